@@ -1,0 +1,29 @@
+# make demo   - start local stand-in registries, promote a multi-platform image, show the refusal
+# make test   - every test: Python (end to end against the stand-ins) and Groovy (Gradle)
+# make bench  - the benchmark (docs/BENCHMARKS.md)
+
+SHELL := /bin/bash
+PYTHON := .venv/bin/python
+TOOLS_ENV := PATH="$(CURDIR)/.tools/bin:$(CURDIR)/.venv/bin:$$PATH" CRANE="$(CURDIR)/.tools/bin/crane"
+
+.PHONY: setup demo test test-python test-groovy bench clean
+
+setup:
+	@bash scripts/install-dependencies.sh
+
+demo: setup
+	@$(TOOLS_ENV) $(PYTHON) tests/demo.py
+
+test: setup test-python test-groovy
+
+test-python:
+	$(TOOLS_ENV) $(PYTHON) -m pytest
+
+test-groovy:
+	gradle --no-daemon --console=plain test
+
+bench: setup
+	@$(TOOLS_ENV) $(PYTHON) tests/bench.py
+
+clean:
+	rm -rf .venv .tools build .gradle .pytest_cache

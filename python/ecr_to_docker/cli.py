@@ -1,0 +1,235 @@
+"""Command-line parsing. Only argparse and the standard library are imported here, so
+that `--help` and bad-usage answers are instant; the commands import what they need.
+
+Every flag has an environment fallback, ECR_TO_DOCKER_<FLAG>, named in its help text.
+The command never prompts.
+"""
+
+import argparse
+import os
+
+ENV_PREFIX = "ECR_TO_DOCKER_"
+
+EPILOG = """\
+exit codes:
+  0  promoted; or already there with the same digest under --if-exists skip-identical;
+     or a dry run that found nothing in the way
+  2  invalid input or usage, found before any network call
+  3  the destination tag already exists: refused, nothing was written
+  4  authentication or authorization failed
+  5  registry or network failure (rate limit after retries, 5xx, timeout), or a source
+     image that does not exist
+  6  verification failed: the destination digest differs after the copy
+  1  anything unexpected
+"""
+
+
+def env_name(flag):
+    return ENV_PREFIX + flag.lstrip("-").replace("-", "_").upper()
+
+
+class EnvDefault(argparse.Action):
+    """An option whose default comes from ECR_TO_DOCKER_<FLAG> when that is set."""
+
+    def __init__(self, option_strings, dest, default=None, help=None, **kwargs):
+        variable = env_name(option_strings[-1])
+        if os.environ.get(variable, "") != "":
+            default = os.environ[variable]
+        help = f"{help} [env: {variable}]" if help else f"[env: {variable}]"
+        super().__init__(option_strings, dest, default=default, help=help, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+
+
+class EnvDefaultList(EnvDefault):
+    """A repeatable option; its environment fallback is a comma-separated list."""
+
+    def __init__(self, option_strings, dest, default=None, **kwargs):
+        super().__init__(option_strings, dest, default=default, **kwargs)
+        if isinstance(self.default, str):
+            self.default = [item.strip() for item in self.default.split(",") if item.strip()]
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        current = getattr(namespace, self.dest, None)
+        # The environment's list is replaced, not extended, by the first flag given.
+        if current is self.default or current is None:
+            current = []
+        setattr(namespace, self.dest, [*current, values])
+
+
+class EnvFlag(argparse.Action):
+    """A switch that is also on when ECR_TO_DOCKER_<FLAG> is 1, true or yes."""
+
+    def __init__(self, option_strings, dest, help=None, **kwargs):
+        variable = env_name(option_strings[-1])
+        default = os.environ.get(variable, "").strip().lower() in ("1", "true", "yes")
+        help = f"{help} [env: {variable}]"
+        super().__init__(option_strings, dest, nargs=0, default=default, help=help, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, True)
+
+
+def _add_verbose(parser):
+    parser.add_argument(
+        "-v", "--verbose", action=EnvFlag, help="log each HTTP request and retry (debug level)"
+    )
+
+
+def _add_promote(subparsers):
+    parser = subparsers.add_parser(
+        "promote",
+        help="copy an ECR image to Docker Hub, refusing to overwrite an existing tag",
+        description=(
+            "Copy an image from Amazon ECR to Docker Hub (or another registry) with its "
+            "digest unchanged. A destination tag that already exists is never overwritten. "
+            "Docker Hub credentials come only from the environment: DOCKERHUB_USERNAME, "
+            "DOCKERHUB_PASSWORD (a password or access token) and DOCKERHUB_NAMESPACE. AWS "
+            "credentials come from boto3's usual chain; AWS_ENDPOINT_URL is honoured."
+        ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "sources",
+        metavar="SOURCE",
+        nargs="*",
+        help=(
+            "ECR image with a tag or digest, e.g. "
+            "123456789012.dkr.ecr.eu-central-1.amazonaws.com/edp/my-app:1.2.3 "
+            f"[env: {ENV_PREFIX}SOURCE]"
+        ),
+    )
+    parser.add_argument(
+        "--destination",
+        action=EnvDefault,
+        metavar="DEST",
+        help=(
+            "destination image; default docker.io/$DOCKERHUB_NAMESPACE/<last part of the "
+            "source repository>:<source tag>"
+        ),
+    )
+    parser.add_argument(
+        "--if-exists",
+        action=EnvDefault,
+        default="fail",
+        choices=("fail", "skip-identical"),
+        help=(
+            "what to do when the destination tag exists: fail (exit 3, the default), or "
+            "skip-identical (exit 0 when it already has the source digest, else exit 3)"
+        ),
+    )
+    parser.add_argument(
+        "--dry-run",
+        action=EnvFlag,
+        help="log in and check everything, but write nothing",
+    )
+    parser.add_argument(
+        "--report", action=EnvDefault, metavar="FILE", help="also write the JSON result, with timings, to FILE"
+    )
+    parser.add_argument(
+        "--ecr-registry-id",
+        action=EnvDefault,
+        metavar="ID",
+        help="AWS account of the source registry; required when the host is not an ECR host",
+    )
+    parser.add_argument(
+        "--aws-region",
+        action=EnvDefault,
+        metavar="REGION",
+        help="region of the source registry; required when the host is not an ECR host",
+    )
+    parser.add_argument(
+        "--insecure-registry",
+        action=EnvDefaultList,
+        default=[],
+        metavar="HOST",
+        help="registry host[:port] to reach over plain HTTP (repeatable; env: comma-separated)",
+    )
+    parser.add_argument(
+        "--timeout",
+        action=EnvDefault,
+        default="1800",
+        metavar="SECONDS",
+        help="upper bound for the whole run, in seconds (default 1800)",
+    )
+    _add_verbose(parser)
+
+
+def _add_jenkins_credentials(subparsers):
+    parser = subparsers.add_parser(
+        "jenkins-credentials",
+        help="create or update the two Jenkins credentials the ecrToDocker step uses",
+        description=(
+            "Create or update, in Jenkins, the 'Username with password' credential holding "
+            "the Docker Hub account and the 'Secret text' credential holding the Docker Hub "
+            "namespace. Jenkins user and API token come from JENKINS_USER and "
+            "JENKINS_API_TOKEN; the values from DOCKERHUB_USERNAME, DOCKERHUB_PASSWORD and "
+            "DOCKERHUB_NAMESPACE. Jenkins never shows a stored secret, so an existing "
+            "credential is rewritten unless --keep-existing-secrets is given."
+        ),
+        epilog="""\
+exit codes:
+  0  both credentials created, updated or unchanged; or a dry run that could read them
+  2  invalid input: a missing environment variable, a bad URL, ID, folder or timeout
+  4  Jenkins refused JENKINS_USER / JENKINS_API_TOKEN (HTTP 401)
+  5  Jenkins unreachable, timed out, or failing (5xx)
+  7  the Jenkins user lacks a permission (HTTP 403): Overall/Read, Credentials/View,
+     Credentials/Create or Credentials/Update
+  8  the --folder does not exist in Jenkins, or is not a folder
+  1  anything unexpected
+""",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--jenkins-url", action=EnvDefault, metavar="URL", help="Jenkins base URL")
+    parser.add_argument(
+        "--folder",
+        action=EnvDefault,
+        metavar="PATH",
+        help="folder whose credential store to use, e.g. team/app (default: the global store)",
+    )
+    parser.add_argument(
+        "--docker-credentials-id",
+        action=EnvDefault,
+        default="dockerCredentialsId",
+        metavar="ID",
+        help="ID of the username/password credential (default dockerCredentialsId)",
+    )
+    parser.add_argument(
+        "--repo-credentials-id",
+        action=EnvDefault,
+        default="repoCredentialsID",
+        metavar="ID",
+        help="ID of the secret-text credential (default repoCredentialsID)",
+    )
+    parser.add_argument("--dry-run", action=EnvFlag, help="say what would be done, change nothing")
+    parser.add_argument(
+        "--keep-existing-secrets",
+        action=EnvFlag,
+        help=(
+            "leave an existing credential alone when everything Jenkins shows of it (kind, "
+            "scope, description, username) already matches; its stored secret cannot be "
+            "compared and is then not replaced"
+        ),
+    )
+    parser.add_argument(
+        "--timeout", action=EnvDefault, default="30", metavar="SECONDS", help="HTTP timeout"
+    )
+    _add_verbose(parser)
+
+
+def build_parser():
+    from ecr_to_docker import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="ecr-to-docker",
+        description="Promote container images from Amazon ECR to Docker Hub, safely.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_promote(subparsers)
+    _add_jenkins_credentials(subparsers)
+    return parser

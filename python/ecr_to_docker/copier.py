@@ -1,0 +1,141 @@
+"""The blob and manifest copy, done by crane with credentials of its own.
+
+crane gets a private DOCKER_CONFIG: a fresh 0700 directory holding only a 0600
+config.json with the two registries' credentials. The agent's own docker configuration
+(credential helpers, credsStore) is never consulted, and no secret is put on crane's
+command line or in its environment. The directory is removed on every exit path; signals
+reach here as an exception (see __main__), so `finally` covers SIGTERM and SIGINT too.
+"""
+
+import base64
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from collections import deque
+from contextlib import contextmanager
+
+from ecr_to_docker import logs
+from ecr_to_docker.errors import AuthenticationError, InvalidInputError, RegistryError
+
+log = logs.get("copy")
+
+CRANE_VERSION = "v0.20.3"
+CRANE_INSTALL_HINT = (
+    f"install it with 'go install github.com/google/go-containerregistry/cmd/crane@{CRANE_VERSION}' "
+    "and put it on PATH, or point CRANE at the binary"
+)
+PROGRESS_INTERVAL = 30
+# Variables that must not reach crane: secrets, and places it could find other credentials.
+_WITHHELD_ENVIRONMENT = (
+    "DOCKERHUB_USERNAME",
+    "DOCKERHUB_PASSWORD",
+    "DOCKERHUB_NAMESPACE",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "JENKINS_API_TOKEN",
+    "REGISTRY_AUTH_FILE",
+    "DOCKER_AUTH_CONFIG",
+)
+_AUTH_MARKERS = ("UNAUTHORIZED", "DENIED", "401 Unauthorized", "403 Forbidden")
+
+
+def find_crane():
+    path = os.environ.get("CRANE") or shutil.which("crane")
+    if not path or not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        where = f"CRANE={path}" if os.environ.get("CRANE") else "crane on PATH"
+        raise InvalidInputError(f"crane is needed for the copy but {where} was not found: {CRANE_INSTALL_HINT}")
+    return path
+
+
+@contextmanager
+def private_docker_config(credentials_by_key):
+    """A temporary DOCKER_CONFIG directory with `auths` for the given config keys."""
+    directory = tempfile.mkdtemp(prefix="ecr-to-docker-")  # mkdtemp makes it 0700
+    try:
+        auths = {}
+        for key, credentials in credentials_by_key.items():
+            pair = f"{credentials.username}:{credentials.password}".encode()
+            auths[key] = {"auth": base64.b64encode(pair).decode()}
+        descriptor = os.open(
+            os.path.join(directory, "config.json"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600
+        )
+        with os.fdopen(descriptor, "w") as config_file:
+            json.dump({"auths": auths}, config_file)
+        yield directory
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def copy(crane, source, destination, config_directory, deadline, insecure=False, label=None):
+    """Copy every platform of `source` to `destination` (both pinned by digest)."""
+    arguments = [crane, "copy", source, destination]
+    if insecure:
+        arguments.append("--insecure")
+    environment = {k: v for k, v in os.environ.items() if k not in _WITHHELD_ENVIRONMENT}
+    environment["DOCKER_CONFIG"] = config_directory
+    label = label or destination
+
+    started = time.monotonic()
+    process = subprocess.Popen(
+        arguments,
+        env=environment,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",
+        # Its own process group, so that an abort can stop crane and anything it started.
+        start_new_session=True,
+    )
+    last_lines = deque(maxlen=20)
+    reader = threading.Thread(target=_read_lines, args=(process.stderr, last_lines), daemon=True)
+    reader.start()
+    try:
+        while True:
+            budget = deadline.remaining()
+            if budget <= 0:
+                raise RegistryError(
+                    f"copy of {label} did not finish within the run's time budget "
+                    f"({deadline.seconds:g}s, --timeout); stopped it"
+                )
+            try:
+                process.wait(timeout=min(PROGRESS_INTERVAL, budget))
+                break
+            except subprocess.TimeoutExpired:
+                log.info("still copying %s (%ds so far)", label, time.monotonic() - started)
+    finally:
+        if process.poll() is None:
+            _stop(process)
+        reader.join(timeout=5)
+
+    if process.returncode != 0:
+        detail = logs.redact(" | ".join(last_lines))[-800:] or f"exit code {process.returncode}"
+        if any(marker in detail for marker in _AUTH_MARKERS):
+            raise AuthenticationError(f"copy to {label} was refused by a registry: {detail}")
+        raise RegistryError(f"copy to {label} failed: {detail}")
+    return time.monotonic() - started
+
+
+def _read_lines(stream, last_lines):
+    for line in stream:
+        line = line.rstrip()
+        if line:
+            last_lines.append(line)
+            log.debug("crane: %s", line)
+
+
+def _stop(process):
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    except ProcessLookupError:
+        pass

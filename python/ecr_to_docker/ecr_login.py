@@ -1,0 +1,82 @@
+"""ECR login through boto3: an authorization token for the source registry's account,
+asked of the region the registry lives in (not the agent's default region)."""
+
+import base64
+from dataclasses import dataclass
+
+from ecr_to_docker import logs
+from ecr_to_docker.errors import AuthenticationError, RegistryError
+from ecr_to_docker.registry import Credentials
+
+log = logs.get("ecr")
+
+_AUTH_ERROR_CODES = {
+    "AccessDeniedException",
+    "AccessDenied",
+    "UnrecognizedClientException",
+    "InvalidSignatureException",
+    "ExpiredTokenException",
+    "ExpiredToken",
+    "InvalidClientTokenId",
+    "SignatureDoesNotMatch",
+}
+
+
+@dataclass(frozen=True)
+class EcrLogin:
+    credentials: Credentials
+    proxy_endpoint: str
+
+
+def login(registry, deadline) -> EcrLogin:
+    # boto3 is imported here, not at the top: it takes a good part of a second to load,
+    # and --help or invalid input should not pay for it.
+    import boto3
+    import botocore.config
+    import botocore.exceptions
+
+    what = f"ECR login to account {registry.account} in {registry.region}"
+    timeout = deadline.bound(30, what)
+    config = botocore.config.Config(
+        region_name=registry.region,
+        connect_timeout=min(10, timeout),
+        read_timeout=timeout,
+        retries={"mode": "standard", "max_attempts": 4},
+        use_fips_endpoint=registry.fips,
+        use_dualstack_endpoint=registry.dualstack,
+    )
+    try:
+        client = boto3.session.Session().client("ecr", config=config)
+        response = client.get_authorization_token(registryIds=[registry.account])
+    except botocore.exceptions.NoCredentialsError:
+        raise AuthenticationError(
+            f"{what}: no AWS credentials found; give them as the AWS SDK expects "
+            "(AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or an instance or pod role)"
+        ) from None
+    except botocore.exceptions.ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code in _AUTH_ERROR_CODES or status in (401, 403):
+            raise AuthenticationError(f"{what} was refused ({code}): check the AWS credentials "
+                                      "and their ecr:GetAuthorizationToken permission") from None
+        raise RegistryError(f"{what} failed ({code or status})") from None
+    except botocore.exceptions.BotoCoreError as error:
+        raise RegistryError(f"{what} failed: {type(error).__name__}: {error}") from None
+
+    data = response.get("authorizationData") or []
+    if not data or not data[0].get("authorizationToken"):
+        raise RegistryError(f"{what}: the answer held no authorization token")
+    token = data[0]["authorizationToken"]
+    logs.register_secret(token)
+    try:
+        decoded = base64.b64decode(token).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise RegistryError(f"{what}: the authorization token is not base64 of user:password") from None
+    # The password part may itself contain colons; only the first one separates.
+    username, separator, password = decoded.partition(":")
+    if not separator or not password:
+        raise RegistryError(f"{what}: the authorization token is not of the form user:password")
+    logs.register_secret(password, username=username)
+    log.info("logged in to ECR account %s in %s (proxy endpoint %s)", registry.account,
+             registry.region, data[0].get("proxyEndpoint", "unknown"))
+    return EcrLogin(Credentials(username, password), data[0].get("proxyEndpoint", ""))

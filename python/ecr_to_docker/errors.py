@@ -1,0 +1,74 @@
+"""The exception hierarchy. Each subclass names a condition and carries its exit code.
+
+`__main__` is the only place where these become exit codes; everything else raises.
+Messages must never contain a secret: they are redacted once more before printing, but
+the code that raises is expected to not put one there in the first place.
+"""
+
+
+class EcrToDockerError(Exception):
+    """Base class: something went wrong that we can explain. Exit code 1."""
+
+    exit_code = 1
+    # Short word for the JSON result's "status" field.
+    status = "failed"
+
+
+class InvalidInputError(EcrToDockerError):
+    """Bad arguments or environment, found before any network call."""
+
+    exit_code = 2
+    status = "invalid"
+
+
+class TagExistsError(EcrToDockerError):
+    """The destination tag already exists; a published tag is never overwritten."""
+
+    exit_code = 3
+    status = "refused"
+
+    def __init__(self, message, existing_digest=None):
+        super().__init__(message)
+        self.existing_digest = existing_digest
+
+
+class AuthenticationError(EcrToDockerError):
+    """Credentials were refused, or they may not do what the promotion needs."""
+
+    exit_code = 4
+
+
+class RegistryError(EcrToDockerError):
+    """A registry, token service or the network failed: 5xx, rate limit, timeout."""
+
+    exit_code = 5
+
+
+class SourceNotFoundError(RegistryError):
+    """The source image is not in the source registry."""
+
+
+class VerificationError(EcrToDockerError):
+    """After the copy, the destination does not hold exactly the source image."""
+
+    exit_code = 6
+
+
+# Conditions of the `jenkins-credentials` command, which talks to Jenkins instead of
+# registries and so needs a few codes of its own.
+
+
+class JenkinsUnreachableError(EcrToDockerError):
+    exit_code = 5
+
+
+class JenkinsAuthenticationError(EcrToDockerError):
+    exit_code = 4
+
+
+class JenkinsPermissionError(EcrToDockerError):
+    exit_code = 7
+
+
+class JenkinsFolderNotFoundError(EcrToDockerError):
+    exit_code = 8

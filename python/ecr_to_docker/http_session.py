@@ -1,0 +1,92 @@
+"""One requests session per registry, with bounded and logged retries.
+
+Retries follow urllib3's `Retry`: idempotent methods only, on connection errors, 429 and
+5xx, with exponential backoff, honouring `Retry-After`. Each retry is logged as a warning,
+and a `Retry-After` longer than the run has left is not waited for: the run fails at once
+instead of sleeping past its own deadline.
+"""
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from ecr_to_docker import logs
+
+log = logs.get("http")
+
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+# Manifest PUT is idempotent here: the same bytes under the same reference.
+RETRY_METHODS = frozenset({"GET", "HEAD", "PUT"})
+CONNECT_TIMEOUT = 10
+READ_TIMEOUT = 60
+
+
+class LoggedRetry(Retry):
+    """A Retry that says each time it retries, and never sleeps past the run's deadline."""
+
+    deadline = None  # set per session; class attribute so that `new()` copies keep it
+
+    def new(self, **kwargs):
+        retry = super().new(**kwargs)
+        retry.deadline = self.deadline
+        return retry
+
+    def increment(self, method=None, url=None, response=None, error=None, **kwargs):
+        retry = super().increment(method, url, response, error, **kwargs)
+        cause = f"HTTP {response.status}" if response is not None else type(error).__name__
+        left = retry.total if isinstance(retry.total, int) else "?"
+        # Only the path: query strings may carry scopes or, on some services, signatures.
+        path = (url or "").split("?", 1)[0]
+        log.warning("retrying %s %s after %s (%s retries left)", method, path, cause, left)
+        return retry
+
+    def get_retry_after(self, response):
+        seconds = super().get_retry_after(response)
+        if seconds is not None and self.deadline is not None:
+            # Waiting longer than the run has left cannot help: give up now, reported as
+            # the rate limit it is.
+            if seconds > self.deadline.remaining():
+                return None
+        return seconds
+
+
+def build_session(deadline, retries=4, backoff=0.5):
+    retry = LoggedRetry(
+        total=retries,
+        connect=retries,
+        read=retries,
+        status=retries,
+        backoff_factor=backoff,
+        backoff_max=10,
+        status_forcelist=RETRY_STATUSES,
+        allowed_methods=RETRY_METHODS,
+        respect_retry_after_header=True,
+        # The final answer (say, the last 503) is returned to the caller, which then
+        # reports it with its own words, rather than raised as an opaque RetryError.
+        raise_on_status=False,
+    )
+    retry.deadline = deadline
+    session = requests.Session()
+    adapter = HTTPAdapter(max_retries=retry)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers["User-Agent"] = _user_agent()
+    # An always-present no-op auth stops requests from reading ~/.netrc, which would
+    # replace the Authorization header we set; proxies and CA bundles from the
+    # environment still apply, as agents behind a proxy need them.
+    session.auth = _keep_request_as_is
+    return session
+
+
+def timeout_for(deadline, what):
+    return (deadline.bound(CONNECT_TIMEOUT, what), deadline.bound(READ_TIMEOUT, what))
+
+
+def _user_agent():
+    from ecr_to_docker import __version__
+
+    return f"ecr-to-docker/{__version__} python-requests/{requests.__version__}"
+
+
+def _keep_request_as_is(request):
+    return request

@@ -1,0 +1,39 @@
+"""Run a few independent steps at once (the ECR side and the destination side).
+
+Daemon threads rather than a ThreadPoolExecutor: an executor's workers are joined at
+interpreter exit, so an abort (SIGTERM from Jenkins) would wait for a slow request to
+time out before the process could end.
+"""
+
+import threading
+
+
+def run_all(*steps):
+    """Run each callable in its own thread; return their results in order.
+
+    When steps fail, the first failing step's exception (in argument order) is raised,
+    after every step has ended, so that no step is left half-done in the background.
+    """
+    results = [None] * len(steps)
+    failures = [None] * len(steps)
+
+    def run(index, step):
+        try:
+            results[index] = step()
+        except BaseException as error:  # handed to the caller below
+            failures[index] = error
+
+    threads = [
+        threading.Thread(target=run, args=(index, step), daemon=True)
+        for index, step in enumerate(steps)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        # On POSIX a join in the main thread is interrupted by signals, so an abort is
+        # handled at once.
+        thread.join()
+    for failure in failures:
+        if failure is not None:
+            raise failure
+    return results

@@ -1,0 +1,223 @@
+"""The promotion policy: what is checked, in which order, and when to refuse.
+
+1. In parallel: log in to ECR and pin the source to its digest; log in to the
+   destination with the pull,push scope the copy will need and look at the tag.
+2. The tag exists: refuse (exit 3), unless it already holds the source digest and the
+   caller accepts that (--if-exists skip-identical).
+3. crane copies every platform, pushing the manifest by digest only, so the tag is not
+   touched yet; then the tag is checked again and only then written.
+4. Verify: the tag now resolves to the source digest, and an index's children are there.
+
+NOTE: the registry API has no conditional write, so between the second check and the tag
+write another writer can still slip in. The window is one HTTP round trip instead of the
+whole copy; when it happens, the other writer's image is replaced by ours and the
+verification below still reports what the tag holds.
+"""
+
+from dataclasses import dataclass
+from typing import FrozenSet, Optional
+
+from ecr_to_docker import copier, ecr_login, logs, parallel
+from ecr_to_docker.deadline import Deadline
+from ecr_to_docker.ecr_host import EcrRegistry
+from ecr_to_docker.errors import RegistryError, SourceNotFoundError, TagExistsError, VerificationError
+from ecr_to_docker.reference import ImageReference
+from ecr_to_docker.registry import Credentials, ManifestInfo, RegistryClient, index_children
+from ecr_to_docker.timings import Timings
+
+log = logs.get("promote")
+
+
+@dataclass(frozen=True)
+class PromotionRequest:
+    source: ImageReference
+    destination: ImageReference  # always with a tag
+    ecr: EcrRegistry
+    destination_credentials: Optional[Credentials]
+    if_exists: str  # "fail" or "skip-identical"
+    dry_run: bool
+    insecure_hosts: FrozenSet[str]
+    crane: str
+    deadline: Deadline
+
+
+@dataclass
+class SourceImage:
+    digest: str
+    media_type: str
+    manifest: bytes
+    children: list
+    credentials: Credentials
+
+
+class Promotion:
+    """One image's promotion; `result` holds what is known so far, even after a failure."""
+
+    def __init__(self, request: PromotionRequest, timings: Timings):
+        self.request = request
+        self.timings = timings
+        self.result = {
+            "status": None,
+            "source": str(request.source),
+            "source_digest": None,
+            "destination": str(request.destination),
+            "destination_digest": None,
+            "media_type": None,
+            "manifests": [],
+            "dry_run": request.dry_run,
+        }
+
+    def run(self):
+        request = self.request
+        source, destination_check = parallel.run_all(self._resolve_source, self._check_destination)
+        destination_client, existing = destination_check
+
+        if existing is not None:
+            return self._tag_exists(source, existing)
+        log.info("destination %s is free", request.destination)
+
+        if request.dry_run:
+            log.info("dry run: would copy %s to %s", request.source, request.destination)
+            self.result["status"] = "dry-run"
+            return self.result
+
+        self._copy(source)
+
+        with self.timings.phase("destination_recheck"):
+            existing = destination_client.head_manifest(
+                request.destination.tag, what="second check of the destination tag"
+            )
+        if existing is not None:
+            # Someone else wrote the tag while we copied.
+            return self._tag_exists(source, existing)
+
+        with self.timings.phase("tag"):
+            destination_client.put_manifest(
+                request.destination.tag, source.manifest, source.media_type,
+                what=f"writing the tag {request.destination}",
+            )
+        log.info("tagged %s", request.destination)
+
+        self._verify(destination_client, source)
+        self.result["status"] = "promoted"
+        log.info("promoted %s to %s (%s)", request.source, request.destination, source.digest)
+        return self.result
+
+    # -- steps ------------------------------------------------------------------------
+
+    def _resolve_source(self):
+        request = self.request
+        with self.timings.phase("ecr_login"):
+            login = ecr_login.login(request.ecr, request.deadline)
+
+        with self.timings.phase("source_resolve"):
+            client = RegistryClient(
+                request.source.api_host, request.source.repository, login.credentials,
+                request.deadline, insecure=request.source.api_host in request.insecure_hosts,
+                role="source",
+            )
+            client.login(["pull"])
+            reference = request.source.digest or request.source.tag
+            # A HEAD first, then the bytes by digest: the digest is pinned from here on,
+            # so a tag moved mid-run cannot slip another image through.
+            info = client.head_manifest(reference, what=f"looking up the source {request.source}")
+            if info is None:
+                raise SourceNotFoundError(
+                    f"the source image {request.source} does not exist: check the repository "
+                    "and tag, and that the build pushed it"
+                )
+            if request.source.digest and info.digest != request.source.digest:
+                raise RegistryError(
+                    f"the source registry answered {info.digest} for {request.source.digest}"
+                )
+            manifest, media_type = client.get_manifest(
+                info.digest, what=f"reading the source manifest {info.digest}"
+            )
+        children = index_children(manifest, media_type)
+        self.result.update(source_digest=info.digest, media_type=media_type, manifests=children)
+        kind = f"an index of {len(children)} manifests" if children else "a single image"
+        log.info("source %s is %s (%s)", request.source, info.digest, kind)
+        return SourceImage(info.digest, media_type, manifest, children, login.credentials)
+
+    def _check_destination(self):
+        request = self.request
+        with self.timings.phase("destination_login"):
+            client = RegistryClient(
+                request.destination.api_host, request.destination.repository,
+                request.destination_credentials, request.deadline,
+                insecure=request.destination.api_host in request.insecure_hosts,
+                role="destination",
+            )
+            # The scope the copy will need: a 401/403 now means "cannot promote here".
+            client.login(["pull", "push"])
+        with self.timings.phase("destination_check"):
+            existing = client.head_manifest(
+                request.destination.tag, what=f"checking the destination {request.destination}"
+            )
+        return client, existing
+
+    def _tag_exists(self, source, existing: ManifestInfo):
+        request = self.request
+        self.result["destination_digest"] = existing.digest
+        if existing.digest == source.digest and request.if_exists == "skip-identical":
+            log.info("%s already holds %s; nothing to do", request.destination, source.digest)
+            self.result["status"] = "identical"
+            return self.result
+        same = existing.digest == source.digest
+        hint = (
+            " It is already the same image: pass --if-exists skip-identical to accept that."
+            if same
+            else " Publish under a new tag instead."
+        )
+        raise TagExistsError(
+            f"{request.destination} already exists on the destination with digest "
+            f"{existing.digest} (the source {request.source} is {source.digest}); a published "
+            f"tag is never overwritten, so nothing was copied.{hint}",
+            existing_digest=existing.digest,
+        )
+
+    def _copy(self, source):
+        request = self.request
+        credentials = {request.source.config_key: source.credentials}
+        if request.destination_credentials is not None:
+            credentials[request.destination.config_key] = request.destination_credentials
+        insecure = bool({request.source.api_host, request.destination.api_host} & request.insecure_hosts)
+        log.info("copying %s to %s with crane", request.source, request.destination)
+        with self.timings.phase("copy"):
+            with copier.private_docker_config(credentials) as config_directory:
+                seconds = copier.copy(
+                    request.crane,
+                    request.source.with_digest(source.digest),
+                    # By digest: the blobs and manifest arrive, the tag is not written yet.
+                    request.destination.with_digest(source.digest),
+                    config_directory,
+                    request.deadline,
+                    insecure=insecure,
+                    label=str(request.destination),
+                )
+        log.info("copied in %.1fs", seconds)
+
+    def _verify(self, client, source):
+        request = self.request
+        with self.timings.phase("verify"):
+            tagged = client.head_manifest(request.destination.tag, what="verifying the destination tag")
+            digest = tagged.digest if tagged else None
+            self.result["destination_digest"] = digest
+            if digest != source.digest:
+                raise VerificationError(
+                    f"after the copy {request.destination} resolves to {digest or 'nothing'}, "
+                    f"not the source digest {source.digest}"
+                )
+            missing = [
+                child for child in source.children
+                if client.head_manifest(child, what=f"verifying the child manifest {child}") is None
+            ]
+        if missing:
+            raise VerificationError(
+                f"after the copy {request.destination} lacks {len(missing)} of the index's "
+                f"{len(source.children)} manifests: {', '.join(missing)}"
+            )
+        log.info(
+            "verified: %s is %s%s", request.destination, digest,
+            f", all {len(source.children)} child manifests present" if source.children else "",
+        )

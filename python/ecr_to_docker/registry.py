@@ -1,0 +1,294 @@
+"""A small client for the registry HTTP API: log in, HEAD, GET and PUT manifests.
+
+Only what the promotion policy needs is here; moving blobs is crane's job. Every answer
+that is not clearly "yes" or "no" fails closed: for a manifest HEAD only 200 (present) and
+404 (absent) are answers, everything else raises.
+"""
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Optional
+
+import requests
+
+from ecr_to_docker import challenge, logs
+from ecr_to_docker.errors import AuthenticationError, RegistryError, SourceNotFoundError
+from ecr_to_docker.http_session import build_session, timeout_for
+
+log = logs.get("registry")
+
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+MANIFEST_MEDIA_TYPES = (DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_MANIFEST, OCI_INDEX)
+INDEX_MEDIA_TYPES = (DOCKER_MANIFEST_LIST, OCI_INDEX)
+_ACCEPT = ", ".join(MANIFEST_MEDIA_TYPES)
+# Registry error bodies are read only up to this size: they are diagnostics, not data.
+_MAX_ERROR_BODY = 2048
+_MAX_MANIFEST = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Credentials:
+    username: str
+    password: str
+
+    def basic_header(self):
+        pair = f"{self.username}:{self.password}".encode()
+        return "Basic " + base64.b64encode(pair).decode()
+
+
+@dataclass(frozen=True)
+class ManifestInfo:
+    digest: str
+    media_type: str
+    size: Optional[int] = None
+
+
+class RegistryClient:
+    """One registry, one repository, one set of credentials, scoped to `actions`."""
+
+    def __init__(self, host, repository, credentials, deadline, *, insecure=False, role):
+        self.host = host
+        self.repository = repository
+        self.role = role  # "source" or "destination", for messages
+        self._credentials = credentials
+        self._deadline = deadline
+        self._base = f"{'http' if insecure else 'https'}://{host}"
+        self._session = build_session(deadline)
+        self._authorization = None
+        self._bearer = None
+        self._actions = ()
+
+    # -- authentication ---------------------------------------------------------------
+
+    def login(self, actions):
+        """Authenticate for `actions` (e.g. pull, push) on the repository, as the registry
+        asks: no auth, Basic, or a Bearer token from its token service."""
+        self._actions = tuple(actions)
+        response = self._send("GET", "/v2/", what="registry login", authenticate=False)
+        if response.status_code == 200:
+            return
+        if response.status_code != 401:
+            raise self._failure(response, "registry login")
+
+        header = response.headers.get("WWW-Authenticate", "")
+        bearer = challenge.find(header, "bearer")
+        if bearer is not None:
+            self._bearer = bearer
+            self._fetch_token()
+        elif challenge.find(header, "basic") is not None:
+            if self._credentials is None:
+                raise AuthenticationError(
+                    f"the {self.role} registry {self.host} asks for a username and password, "
+                    "and none was given"
+                )
+            self._authorization = self._credentials.basic_header()
+            logs.register_secret(self._authorization.split(" ", 1)[1])
+        else:
+            raise AuthenticationError(
+                f"the {self.role} registry {self.host} asks for an authentication scheme this "
+                f"tool does not support: {header[:200]!r}"
+            )
+
+    def _fetch_token(self):
+        realm = self._bearer.params.get("realm")
+        if not realm:
+            raise RegistryError(f"the {self.role} registry {self.host} sent a Bearer challenge without a realm")
+        scope = f"repository:{self.repository}:{','.join(self._actions)}"
+        params = {"scope": scope}
+        if self._bearer.params.get("service"):
+            params["service"] = self._bearer.params["service"]
+        headers = {}
+        if self._credentials is not None:
+            headers["Authorization"] = self._credentials.basic_header()
+        what = f"token request to {realm.split('?', 1)[0]}"
+        try:
+            response = self._session.get(
+                realm, params=params, headers=headers, timeout=timeout_for(self._deadline, what)
+            )
+        except requests.RequestException as error:
+            raise RegistryError(f"{what} failed: {_describe(error)}") from None
+
+        if response.status_code in (401, 403):
+            raise AuthenticationError(
+                f"the {self.role} registry's token service refused the credentials "
+                f"(HTTP {response.status_code}): check the username and password or access "
+                "token (for Docker Hub: DOCKERHUB_USERNAME and DOCKERHUB_PASSWORD)"
+            )
+        if response.status_code != 200:
+            raise self._failure(response, what)
+        try:
+            body = response.json()
+            token = body.get("token") or body.get("access_token")
+        except ValueError:
+            token = None
+        if not token:
+            raise RegistryError(f"{what} answered without a token")
+        logs.register_secret(token)
+        self._check_granted_access(token, scope)
+        self._authorization = f"Bearer {token}"
+        log.debug("got a %s token for %s", ",".join(self._actions), self.repository)
+
+    def _check_granted_access(self, token, scope):
+        """Token services grant what they can and stay silent about the rest, so a token
+        asked for pull,push may carry only pull. When the token is a JWT that lists its
+        grants, read them: a missing push means these credentials cannot promote here."""
+        granted = _jwt_granted_actions(token, self.repository)
+        if granted is None:
+            return
+        missing = [action for action in self._actions if action not in granted]
+        if missing:
+            raise AuthenticationError(
+                f"the credentials may not {'/'.join(missing)} {self.host}/{self.repository}: "
+                "use an account or access token with write access to that namespace "
+                "(for Docker Hub, check DOCKERHUB_NAMESPACE and the token's permissions)"
+            )
+
+    # -- manifests --------------------------------------------------------------------
+
+    def head_manifest(self, reference, what) -> Optional[ManifestInfo]:
+        """The manifest's digest and type; None only when the registry clearly says 404."""
+        response = self._send(
+            "HEAD", f"/v2/{self.repository}/manifests/{reference}", what=what,
+            headers={"Accept": _ACCEPT},
+        )
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise self._failure(response, what)
+        digest = response.headers.get("Docker-Content-Digest")
+        if not digest:
+            raise RegistryError(
+                f"{what}: {self.host} answered 200 without a Docker-Content-Digest header, so "
+                "which image the tag points at cannot be told; refusing to go on"
+            )
+        size = response.headers.get("Content-Length")
+        return ManifestInfo(
+            digest=digest,
+            media_type=response.headers.get("Content-Type", "").split(";")[0].strip(),
+            size=int(size) if size and size.isdigit() else None,
+        )
+
+    def get_manifest(self, digest, what):
+        """The manifest's bytes, checked against the digest they were asked for."""
+        response = self._send(
+            "GET", f"/v2/{self.repository}/manifests/{digest}", what=what,
+            headers={"Accept": _ACCEPT},
+        )
+        if response.status_code == 404:
+            raise SourceNotFoundError(f"{what}: {self.host}/{self.repository}@{digest} is not there")
+        if response.status_code != 200:
+            raise self._failure(response, what)
+        body = response.content
+        if len(body) > _MAX_MANIFEST:
+            raise RegistryError(f"{what}: the manifest is larger than {_MAX_MANIFEST} bytes")
+        algorithm, expected = digest.split(":", 1)
+        if hashlib.new(algorithm, body).hexdigest() != expected:
+            raise RegistryError(f"{what}: the manifest served does not match its digest {digest}")
+        return body, response.headers.get("Content-Type", "").split(";")[0].strip()
+
+    def put_manifest(self, reference, body, media_type, what):
+        response = self._send(
+            "PUT", f"/v2/{self.repository}/manifests/{reference}", what=what,
+            headers={"Content-Type": media_type}, data=body,
+        )
+        if response.status_code not in (200, 201):
+            raise self._failure(response, what)
+        return response.headers.get("Docker-Content-Digest")
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    def _send(self, method, path, what, authenticate=True, headers=None, data=None):
+        response = self._send_once(method, path, what, authenticate, headers, data)
+        # Tokens are short-lived (Docker Hub's last five minutes); a 401 after a long
+        # copy means "expired", so fetch a new one once and try again.
+        if response.status_code == 401 and authenticate and self._bearer is not None:
+            log.info("the %s registry token expired; fetching a new one", self.role)
+            self._fetch_token()
+            response = self._send_once(method, path, what, authenticate, headers, data)
+        return response
+
+    def _send_once(self, method, path, what, authenticate, headers, data):
+        headers = dict(headers or {})
+        if authenticate and self._authorization:
+            headers["Authorization"] = self._authorization
+        url = self._base + path
+        try:
+            response = self._session.request(
+                method, url, headers=headers, data=data,
+                timeout=timeout_for(self._deadline, what), allow_redirects=method == "GET",
+            )
+        except requests.RequestException as error:
+            raise RegistryError(f"{what}: cannot reach {self.host}: {_describe(error)}") from None
+        log.debug("%s %s -> %s", method, path, response.status_code)
+        return response
+
+    def _failure(self, response, what):
+        status = response.status_code
+        detail = _error_detail(response)
+        if status in (401, 403):
+            return AuthenticationError(
+                f"{what}: the {self.role} registry {self.host} answered {status}{detail}: the "
+                f"credentials may not {'/'.join(self._actions) or 'access'} {self.repository}"
+            )
+        if status == 429:
+            return RegistryError(
+                f"{what}: the {self.role} registry {self.host} is rate limiting (429) and the "
+                f"retries are used up{detail}; try again later"
+            )
+        return RegistryError(f"{what}: the {self.role} registry {self.host} answered {status}{detail}")
+
+
+def _describe(error):
+    # requests wraps urllib3's errors several levels deep; the innermost says what happened.
+    text = str(error)
+    if isinstance(error, requests.Timeout):
+        return "timed out"
+    return text[:300]
+
+
+def _error_detail(response):
+    """The registry's own words about an error, as a short suffix; empty if it gave none."""
+    if response.request is not None and response.request.method == "HEAD":
+        return ""
+    try:
+        body = json.loads(response.content[:_MAX_ERROR_BODY])
+        errors = body.get("errors") or []
+        messages = [f"{e.get('code', '')} {e.get('message', '')}".strip() for e in errors[:3]]
+    except (ValueError, AttributeError, TypeError):
+        # A diagnostic only: a body we cannot read (HTML, truncated JSON) adds nothing.
+        return ""
+    return f" ({'; '.join(messages)[:300]})" if messages else ""
+
+
+def _jwt_granted_actions(token, repository):
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        payload = parts[1] + "=" * (-len(parts[1]) % 4)
+        claims = json.loads(base64.urlsafe_b64decode(payload))
+    except (ValueError, TypeError):
+        return None
+    access = claims.get("access") if isinstance(claims, dict) else None
+    if not isinstance(access, list):
+        return None
+    granted = set()
+    for entry in access:
+        if isinstance(entry, dict) and entry.get("type") == "repository" and entry.get("name") == repository:
+            granted.update(entry.get("actions") or [])
+    return granted
+
+
+def index_children(manifest_bytes, media_type):
+    """Digests of the manifests an index or manifest list names; empty for an image."""
+    if media_type not in INDEX_MEDIA_TYPES:
+        document = json.loads(manifest_bytes)
+        if document.get("mediaType") not in INDEX_MEDIA_TYPES or "manifests" not in document:
+            return []
+    document = json.loads(manifest_bytes)
+    return [entry["digest"] for entry in document.get("manifests", [])]

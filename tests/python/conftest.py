@@ -1,0 +1,88 @@
+"""Fixtures: the real stand-ins (moto, two distribution registries, a token service) and
+a runner for the real CLI as a subprocess, the way Jenkins and people run it."""
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass
+
+import pytest
+
+from standins.stack import StandInStack
+
+_unique = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def stack():
+    stands = StandInStack().start()
+    try:
+        yield stands
+    finally:
+        stands.stop()
+
+
+@pytest.fixture
+def repo_name(request):
+    """A repository name no other test uses, readable in logs."""
+    base = "".join(ch if ch.isalnum() else "-" for ch in request.node.name.lower())
+    base = "-".join(part for part in base.split("-") if part)[:40].strip("-")
+    return f"{base}-{next(_unique)}"
+
+
+@dataclass
+class CliRun:
+    returncode: int
+    stdout: str
+    stderr: str
+    command_lines: set  # every /proc/*/cmdline seen while it ran
+    tmpdir: str
+
+    @property
+    def result(self):
+        return json.loads(self.stdout)
+
+
+def run_cli(arguments, environment, watch_processes=False, timeout=120):
+    """Run `python -m ecr_to_docker ARGUMENTS` with a private TMPDIR."""
+    tmpdir = tempfile.mkdtemp(prefix="cli-tmp-")
+    environment = dict(environment, TMPDIR=tmpdir)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ecr_to_docker", *arguments],
+        env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    seen = set()
+    watcher = None
+    if watch_processes:
+        watcher = threading.Thread(target=_watch_command_lines, args=(process, seen), daemon=True)
+        watcher.start()
+    stdout, stderr = process.communicate(timeout=timeout)
+    if watcher:
+        watcher.join()
+    return CliRun(process.returncode, stdout, stderr, seen, tmpdir)
+
+
+def _watch_command_lines(process, seen):
+    while process.poll() is None:
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                    text = cmdline.read().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if text:
+                seen.add(text)
+
+
+@pytest.fixture
+def cli(stack):
+    def run(*arguments, env=None, **options):
+        return run_cli([str(a) for a in arguments], stack.environment(**(env or {})), **options)
+
+    return run

@@ -1,0 +1,377 @@
+"""The promotion, end to end: the real CLI, real crane, moto's ECR API, and two real
+distribution registries on loopback (Basic auth as ECR, token auth as Docker Hub)."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from standins import stack as standin
+
+MiB = 1024 * 1024
+
+
+def secrets_of(stack):
+    import base64
+
+    pair = f"{standin.HUB_USER}:{standin.HUB_PASSWORD}".encode()
+    ecr_pair = f"AWS:{stack.ecr_password}".encode()
+    return [
+        standin.HUB_PASSWORD,
+        base64.b64encode(pair).decode(),
+        stack.ecr_password,
+        base64.b64encode(ecr_pair).decode(),
+        "testing-secret-key-value",
+    ]
+
+
+def hub_digest(stack, repository, tag):
+    """What the Docker Hub stand-in's tag points at, asked independently of the tool."""
+    pusher = stack.hub_pusher_for(repository)
+    response = pusher.session.head(
+        f"{stack.hub.url}/v2/{repository}/manifests/{tag}",
+        headers={"Accept": ", ".join([
+            "application/vnd.docker.distribution.manifest.v2+json",
+            "application/vnd.docker.distribution.manifest.list.v2+json",
+            "application/vnd.oci.image.manifest.v1+json",
+            "application/vnd.oci.image.index.v1+json",
+        ])},
+    )
+    if response.status_code == 404:
+        return None
+    response.raise_for_status()
+    return response.headers["Docker-Content-Digest"]
+
+
+def destination_repository(name):
+    return f"{standin.HUB_NAMESPACE}/{name}"
+
+
+# -- the digest is kept --------------------------------------------------------------
+
+
+def test_a_docker_v2_image_is_promoted_with_its_digest_unchanged(stack, cli, repo_name):
+    digest, _, _ = stack.source_pusher().push_image(f"edp/{repo_name}", "1.2.3", [MiB, 4096], seed=repo_name)
+
+    run = cli("promote", stack.source(f"edp/{repo_name}", "1.2.3"),
+              "--destination", stack.destination(repo_name, "1.2.3"))
+
+    assert run.returncode == 0, run.stderr
+    assert run.result["status"] == "promoted"
+    assert run.result["source_digest"] == digest
+    assert run.result["destination_digest"] == digest
+    assert run.result["media_type"] == "application/vnd.docker.distribution.manifest.v2+json"
+    assert hub_digest(stack, destination_repository(repo_name), "1.2.3") == digest
+
+
+def test_an_oci_image_is_promoted_with_its_digest_unchanged(stack, cli, repo_name):
+    digest, _, _ = stack.source_pusher().push_image(repo_name, "v1", [MiB], seed=repo_name, oci=True)
+
+    run = cli("promote", stack.source(repo_name, "v1"), "--destination", stack.destination(repo_name, "v1"))
+
+    assert run.returncode == 0, run.stderr
+    assert run.result["media_type"] == "application/vnd.oci.image.index.v1+json".replace("index", "manifest")
+    assert hub_digest(stack, destination_repository(repo_name), "v1") == digest
+
+
+def test_a_multi_platform_index_keeps_its_digest_and_every_child(stack, cli, repo_name):
+    digest, _, children = stack.source_pusher().push_index(
+        repo_name, "2.0", ["linux/amd64", "linux/arm64", "linux/s390x"], [256 * 1024], seed=repo_name
+    )
+
+    run = cli("promote", stack.source(repo_name, "2.0"), "--destination", stack.destination(repo_name, "2.0"))
+
+    assert run.returncode == 0, run.stderr
+    assert run.result["destination_digest"] == digest
+    assert run.result["manifests"] == children
+    assert len(children) == 4  # three platforms and the unknown/unknown attestation
+    assert hub_digest(stack, destination_repository(repo_name), "2.0") == digest
+    for child in children:
+        assert hub_digest(stack, destination_repository(repo_name), child) == child
+
+
+def test_a_source_given_by_digest_is_promoted_under_the_destination_tag(stack, cli, repo_name):
+    digest, _, _ = stack.source_pusher().push_image(repo_name, "build-7", [4096], seed=repo_name)
+
+    run = cli("promote", f"{stack.ecr.host}/{repo_name}@{digest}",
+              "--destination", stack.destination(repo_name, "release"))
+
+    assert run.returncode == 0, run.stderr
+    assert hub_digest(stack, destination_repository(repo_name), "release") == digest
+
+
+# -- never overwrite -----------------------------------------------------------------
+
+
+def test_an_existing_tag_with_another_digest_is_refused_and_left_unchanged(stack, cli, repo_name):
+    source_digest, _, _ = stack.source_pusher().push_image(repo_name, "1.0", [4096], seed="new")
+    planted, _, _ = stack.hub_pusher_for(destination_repository(repo_name)).push_image(
+        destination_repository(repo_name), "1.0", [4096], seed="old"
+    )
+    blobs_before = stack.hub.blob_count()
+
+    run = cli("promote", stack.source(repo_name, "1.0"), "--destination", stack.destination(repo_name, "1.0"))
+
+    assert run.returncode == 3
+    assert run.result["status"] == "refused"
+    message = run.stderr
+    assert f"{stack.destination(repo_name, '1.0')} already exists" in message
+    assert planted in message and source_digest in message
+    assert hub_digest(stack, destination_repository(repo_name), "1.0") == planted
+    assert stack.hub.blob_count() == blobs_before
+
+
+def test_an_identical_rerun_is_refused_by_default_and_accepted_with_skip_identical(stack, cli, repo_name):
+    digest, _, _ = stack.source_pusher().push_image(repo_name, "3.1", [4096], seed=repo_name)
+    arguments = ["promote", stack.source(repo_name, "3.1"), "--destination", stack.destination(repo_name, "3.1")]
+    assert cli(*arguments).returncode == 0
+
+    default = cli(*arguments)
+    skip = cli(*arguments, "--if-exists", "skip-identical")
+    from_environment = cli(*arguments, env={"ECR_TO_DOCKER_IF_EXISTS": "skip-identical"})
+
+    assert default.returncode == 3
+    assert "--if-exists skip-identical" in default.stderr
+    assert skip.returncode == 0, skip.stderr
+    assert skip.result["status"] == "identical"
+    assert skip.result["destination_digest"] == digest
+    assert from_environment.returncode == 0
+
+
+def test_skip_identical_still_refuses_a_tag_holding_another_image(stack, cli, repo_name):
+    stack.source_pusher().push_image(repo_name, "1.0", [4096], seed="mine")
+    stack.hub_pusher_for(destination_repository(repo_name)).push_image(
+        destination_repository(repo_name), "1.0", [4096], seed="theirs"
+    )
+
+    run = cli("promote", stack.source(repo_name, "1.0"), "--destination",
+              stack.destination(repo_name, "1.0"), "--if-exists", "skip-identical")
+
+    assert run.returncode == 3
+
+
+def test_a_dry_run_checks_everything_and_writes_nothing(stack, cli, repo_name):
+    digest, _, _ = stack.source_pusher().push_image(repo_name, "1.0", [4096], seed=repo_name)
+
+    run = cli("promote", stack.source(repo_name, "1.0"), "--destination",
+              stack.destination(repo_name, "1.0"), "--dry-run")
+
+    assert run.returncode == 0, run.stderr
+    assert run.result["status"] == "dry-run"
+    assert run.result["source_digest"] == digest
+    assert not stack.hub.has_repository(destination_repository(repo_name))
+
+
+# -- credentials and failures: nothing copied -----------------------------------------
+
+
+def test_a_wrong_docker_hub_password_exits_4_and_copies_nothing(stack, cli, repo_name):
+    stack.source_pusher().push_image(repo_name, "1.0", [4096], seed=repo_name)
+
+    run = cli("promote", stack.source(repo_name, "1.0"), "--destination",
+              stack.destination(repo_name, "1.0"), env={"DOCKERHUB_PASSWORD": "not-the-password"})
+
+    assert run.returncode == 4
+    assert "refused the credentials" in run.stderr
+    assert not stack.hub.has_repository(destination_repository(repo_name))
+
+
+def test_a_namespace_the_user_cannot_push_to_exits_4_and_copies_nothing(stack, cli, repo_name):
+    stack.source_pusher().push_image(repo_name, "1.0", [4096], seed=repo_name)
+    foreign = f"{stack.hub.host}/{standin.OTHER_NAMESPACE}/{repo_name}:1.0"
+
+    run = cli("promote", stack.source(repo_name, "1.0"), "--destination", foreign)
+
+    assert run.returncode == 4
+    assert "may not pull/push" in run.stderr
+    assert not stack.hub.has_repository(f"{standin.OTHER_NAMESPACE}/{repo_name}")
+
+
+def test_a_failing_token_service_exits_5_and_copies_nothing(stack, cli, repo_name):
+    stack.source_pusher().push_image(repo_name, "1.0", [4096], seed=repo_name)
+    stack.token_server.fail_with = 503
+    try:
+        run = cli("promote", stack.source(repo_name, "1.0"), "--destination", stack.destination(repo_name, "1.0"))
+    finally:
+        stack.token_server.fail_with = None
+
+    assert run.returncode == 5
+    assert "503" in run.stderr
+    assert "retrying" in run.stderr  # 503 is retried before giving up
+    assert not stack.hub.has_repository(destination_repository(repo_name))
+
+
+def test_a_missing_source_image_is_a_clear_error_that_is_neither_success_nor_refusal(stack, cli, repo_name):
+    run = cli("promote", stack.source(repo_name, "9.9.9"), "--destination", stack.destination(repo_name, "9.9.9"))
+
+    assert run.returncode == 5
+    assert "does not exist" in run.stderr
+    assert not stack.hub.has_repository(destination_repository(repo_name))
+
+
+def test_wrong_aws_credentials_exit_4(stack, cli, repo_name):
+    # moto accepts any key unless told otherwise; a region with no ECR answers like AWS
+    # does for an unknown client. Use a broken endpoint instead: the ECR API refusing.
+    run = cli("promote", stack.source(repo_name, "1.0"), "--destination",
+              stack.destination(repo_name, "1.0"),
+              env={"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None,
+                   "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+                   "AWS_EC2_METADATA_DISABLED": "true"})
+
+    assert run.returncode == 4
+    assert "no AWS credentials" in run.stderr
+
+
+# -- the environment it runs in --------------------------------------------------------
+
+
+def test_a_password_full_of_shell_and_config_characters_works(stack, cli, repo_name):
+    for character in "$`'\"\\:! ":
+        assert character in standin.HUB_PASSWORD
+    stack.source_pusher().push_image(repo_name, "1.0", [4096], seed=repo_name)
+
+    run = cli("promote", stack.source(repo_name, "1.0"), "--destination", stack.destination(repo_name, "1.0"))
+
+    assert run.returncode == 0, run.stderr
+
+
+def test_the_ecr_token_is_asked_of_the_source_region_not_the_default_one(stack, cli, repo_name):
+    stack.source_pusher().push_image(repo_name, "1.0", [4096], seed=repo_name)
+    host = "123456789012.dkr.ecr.ap-southeast-2.amazonaws.com"
+
+    # The host names the region; only the registry id and region overrides are dropped.
+    run = cli("promote", stack.source(repo_name, "1.0"), "--destination",
+              stack.destination(repo_name, "1.0"), "-v")
+
+    assert run.returncode == 0, run.stderr
+    assert "AWS_DEFAULT_REGION" not in run.stderr
+    assert f"in {standin.ECR_REGION} (proxy endpoint https://123456789012.dkr.ecr.{standin.ECR_REGION}." in run.stderr
+    assert standin.DEFAULT_REGION != standin.ECR_REGION
+    del host
+
+
+def test_a_broken_credential_helper_in_the_agents_docker_config_does_not_matter(stack, cli, repo_name):
+    docker_directory = os.path.join(stack.home, ".docker")
+    os.makedirs(docker_directory, exist_ok=True)
+    with open(os.path.join(docker_directory, "config.json"), "w") as config:
+        json.dump({"credsStore": "does-not-exist", "credHelpers": {stack.hub.host: "nope"}}, config)
+    try:
+        stack.source_pusher().push_image(repo_name, "1.0", [4096], seed=repo_name)
+        run = cli("promote", stack.source(repo_name, "1.0"), "--destination", stack.destination(repo_name, "1.0"))
+    finally:
+        shutil.rmtree(docker_directory)
+
+    assert run.returncode == 0, run.stderr
+
+
+def test_no_secret_appears_in_output_report_or_any_command_line(stack, cli, repo_name, tmp_path):
+    stack.source_pusher().push_image(repo_name, "1.0", [2 * MiB], seed=repo_name)
+    report = tmp_path / "report.json"
+
+    runs = [
+        cli("promote", stack.source(repo_name, "1.0"), "--destination", stack.destination(repo_name, "1.0"),
+            "-v", "--report", report, watch_processes=True,
+            env={"AWS_SECRET_ACCESS_KEY": "testing-secret-key-value"}),
+        cli("promote", stack.source(repo_name, "1.0"), "--destination", stack.destination(repo_name, "1.0"),
+            "-v", watch_processes=True, env={"DOCKERHUB_PASSWORD": standin.HUB_PASSWORD + "x"}),
+    ]
+
+    assert runs[0].returncode == 0 and runs[1].returncode == 4
+    assert any("crane copy" in line for line in runs[0].command_lines), "the watcher saw crane run"
+    texts = [report.read_text()]
+    for run in runs:
+        texts += [run.stdout, run.stderr, *run.command_lines]
+    for secret in secrets_of(stack) + [standin.HUB_PASSWORD + "x"]:
+        for text in texts:
+            assert secret not in text
+
+
+def test_the_private_docker_config_is_gone_after_success_and_after_failure(stack, cli, repo_name):
+    stack.source_pusher().push_image(repo_name, "1.0", [4096], seed=repo_name)
+    arguments = ["promote", stack.source(repo_name, "1.0"), "--destination", stack.destination(repo_name, "1.0")]
+
+    success, refusal = cli(*arguments), cli(*arguments)
+
+    assert (success.returncode, refusal.returncode) == (0, 3)
+    for run in (success, refusal):
+        assert os.listdir(run.tmpdir) == []
+
+
+def test_sigterm_during_the_copy_stops_crane_and_removes_the_credentials(stack, repo_name, tmp_path):
+    stack.source_pusher().push_image(repo_name, "1.0", [24 * MiB] * 4, seed=repo_name)
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    environment = stack.environment(TMPDIR=str(tmpdir))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ecr_to_docker", "promote", stack.source(repo_name, "1.0"),
+         "--destination", stack.destination(repo_name, "1.0")],
+        env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    crane_pid = _wait_for_child_named(process.pid, "crane", timeout=30)
+
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=30)
+
+    assert process.returncode == 128 + signal.SIGTERM, stderr
+    assert list(tmpdir.iterdir()) == []
+    assert not os.path.exists(f"/proc/{crane_pid}") or _is_zombie(crane_pid)
+    assert hub_digest(stack, destination_repository(repo_name), "1.0") is None
+
+
+def _wait_for_child_named(parent_pid, name, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open(f"/proc/{pid}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+                with open(f"/proc/{pid}/comm") as comm:
+                    command = comm.read().strip()
+            except OSError:
+                continue
+            if command == name and int(fields[1]) == parent_pid:
+                return int(pid)
+        time.sleep(0.01)
+    pytest.fail(f"no {name} child of {parent_pid} appeared within {timeout}s")
+
+
+def _is_zombie(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def test_the_report_holds_the_result_and_timings(stack, cli, repo_name, tmp_path):
+    digest, _, _ = stack.source_pusher().push_image(repo_name, "1.0", [4096], seed=repo_name)
+    report = tmp_path / "promotion.json"
+
+    run = cli("promote", stack.source(repo_name, "1.0"), "--destination",
+              stack.destination(repo_name, "1.0"), "--report", report)
+
+    assert run.returncode == 0, run.stderr
+    content = json.loads(report.read_text())
+    assert content["status"] == "promoted"
+    assert content["destination_digest"] == digest
+    assert {"ecr_login", "source_resolve", "destination_check", "copy", "verify", "total"} <= set(content["timings"])
+    assert not [name for name in os.listdir(tmp_path) if ".tmp-" in name]
+
+
+def test_the_default_destination_is_docker_hub_under_the_namespace(stack, cli, repo_name):
+    stack.source_pusher().push_image(f"team/{repo_name}", "1.0", [4096], seed=repo_name)
+
+    # --dry-run with the real Docker Hub unreachable: the destination is computed and
+    # printed before anything fails, and the failure must be a network one (5), not "absent".
+    run = cli("promote", stack.source(f"team/{repo_name}", "1.0"), "--timeout", "5",
+              env={"HTTPS_PROXY": "http://127.0.0.1:9"})
+
+    assert run.result["destination"] == f"docker.io/{standin.HUB_NAMESPACE}/{repo_name}:1.0"
+    assert run.returncode == 5
