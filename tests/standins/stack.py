@@ -1,6 +1,7 @@
 """All the stand-ins together: moto's ECR API, an ECR-like registry with Basic auth, and a
 Docker Hub-like registry with a token service. Everything listens on 127.0.0.1 only."""
 
+import logging
 import os
 import shutil
 import tempfile
@@ -35,6 +36,8 @@ class StandInStack:
         self.home = tempfile.mkdtemp(prefix="standin-home-")
 
     def start(self):
+        # The ECR API server would otherwise log each request to stderr.
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
         try:
             self.moto = ThreadedMotoServer(ip_address=LOOPBACK, port=free_port(), verbose=False)
             self.moto.start()

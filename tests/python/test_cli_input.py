@@ -1,0 +1,217 @@
+"""Bad input: a clear message, exit code 2, and not a single connection made.
+
+Every network endpoint the tool could use points at a listener that only counts
+connections, so "before any network call" is measured, not assumed.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+from types import SimpleNamespace
+
+import pytest
+
+from ecr_to_docker import promote_command
+from ecr_to_docker.errors import InvalidInputError
+
+ECR = "123456789012.dkr.ecr.eu-central-1.amazonaws.com"
+
+
+class ConnectionCounter:
+    def __init__(self):
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.listen(16)
+        self.socket.settimeout(0.2)
+        self.host = f"127.0.0.1:{self.socket.getsockname()[1]}"
+        self.connections = 0
+        self._running = True
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self):
+        while self._running:
+            try:
+                connection, _ = self.socket.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            connection.close()
+
+    def close(self):
+        self._running = False
+        self._thread.join()
+        self.socket.close()
+
+
+@pytest.fixture(scope="module")
+def trap():
+    counter = ConnectionCounter()
+    yield counter
+    counter.close()
+
+
+@pytest.fixture
+def run(trap, tmp_path):
+    def invoke(*arguments, env=None, drop=()):
+        environment = {
+            "PATH": os.environ["PATH"],
+            "HOME": str(tmp_path),
+            "AWS_ENDPOINT_URL": f"http://{trap.host}",
+            "AWS_ACCESS_KEY_ID": "x",
+            "AWS_SECRET_ACCESS_KEY": "y",
+            "HTTPS_PROXY": f"http://{trap.host}",
+            "HTTP_PROXY": f"http://{trap.host}",
+            "DOCKERHUB_USERNAME": "someone",
+            "DOCKERHUB_PASSWORD": "secret-password-value",
+            "DOCKERHUB_NAMESPACE": "team",
+            "CRANE": os.environ.get("CRANE", "/bin/true"),
+        }
+        environment.update(env or {})
+        for name in drop:
+            environment.pop(name, None)
+        before = trap.connections
+        completed = subprocess.run(
+            [sys.executable, "-m", "ecr_to_docker", *arguments],
+            env=environment, capture_output=True, text=True, timeout=60,
+        )
+        return SimpleNamespace(
+            code=completed.returncode, stdout=completed.stdout, stderr=completed.stderr,
+            connections=trap.connections - before,
+        )
+
+    return invoke
+
+
+@pytest.mark.parametrize(
+    "arguments, env, drop, message",
+    [
+        ([f"{ECR}/Edp/App:1"], {}, (), "must be lowercase"),
+        ([f"{ECR}/app:" + "x" * 129], {}, (), "not a valid tag"),
+        ([f"{ECR}/app:1;id"], {}, (), "not a valid tag"),
+        ([f"{ECR}/app:1\n"], {}, (), "whitespace or control"),
+        ([f"{ECR}/app@sha256:1234"], {}, (), "not a well-formed digest"),
+        ([f"{ECR}/app"], {}, (), "neither a tag nor a digest"),
+        ([f"{ECR}/app@sha256:" + "a" * 64], {}, (), "SOURCE is given by digest only"),
+        (["127.0.0.1:5000/app:1"], {}, (), "give --ecr-registry-id and --aws-region"),
+        (["12345.dkr.ecr.eu-central-1.amazonaws.com/app:1"], {}, (), "looks like an ECR host"),
+        (["123456789012.dkr.ecr.moon.amazonaws.com/app:1"], {}, (), "looks like an ECR host"),
+        ([f"{ECR}/app:1"], {}, ("DOCKERHUB_USERNAME",), "DOCKERHUB_USERNAME is not set"),
+        ([f"{ECR}/app:1"], {}, ("DOCKERHUB_PASSWORD",), "DOCKERHUB_PASSWORD is not set"),
+        ([f"{ECR}/app:1"], {"DOCKERHUB_PASSWORD": ""}, (), "DOCKERHUB_PASSWORD is not set"),
+        ([f"{ECR}/app:1"], {}, ("DOCKERHUB_NAMESPACE",), "DOCKERHUB_NAMESPACE is not set"),
+        ([f"{ECR}/app:1"], {"DOCKERHUB_NAMESPACE": "Team"}, (), "must be lowercase"),
+        ([f"{ECR}/app:1"], {"DOCKERHUB_NAMESPACE": "team;rm -rf /"}, (), "is not valid"),
+        ([f"{ECR}/app:1"], {"DOCKERHUB_NAMESPACE": "te\nam"}, (), "is not valid"),
+        ([f"{ECR}/app:1"], {"DOCKERHUB_NAMESPACE": "$(id)"}, (), "is not valid"),
+        ([f"{ECR}/app:1", "--destination", f"docker.io/team/app@sha256:{'a' * 64}"], {}, (),
+         "must name a tag"),
+        ([f"{ECR}/app:1", "--destination", "docker.io/Team/app:1"], {}, (), "must be lowercase"),
+        ([f"{ECR}/app:1", "--timeout", "soon"], {}, (), "not a number of seconds"),
+        ([f"{ECR}/app:1", "--timeout", "-5"], {}, (), "positive number"),
+        ([f"{ECR}/app:1", "--timeout", "nan"], {}, (), "positive number"),
+        ([f"{ECR}/app:1", "--report", "/nonexistent/dir/r.json"], {}, (), "does not exist"),
+        ([f"{ECR}/app:1", "--ecr-registry-id", "42"], {}, (), "12-digit AWS account"),
+        ([f"{ECR}/app:1"], {"CRANE": "/nonexistent/crane"}, (), "go install github.com/google"),
+        ([], {}, (), "no SOURCE given"),
+        ([f"{ECR}/a:1", f"{ECR}/b:1"], {}, (), "exactly one SOURCE"),
+    ],
+    ids=["uppercase-repo", "129-char-tag", "shell-in-tag", "newline-in-tag", "short-digest",
+         "no-tag", "digest-without-destination", "foreign-host", "bad-account", "bad-region",
+         "no-username", "no-password", "empty-password", "no-namespace", "uppercase-namespace",
+         "shell-in-namespace", "newline-in-namespace", "substitution-in-namespace",
+         "digest-destination", "uppercase-destination", "timeout-word", "timeout-negative",
+         "timeout-nan", "report-directory-missing", "short-registry-id", "crane-missing",
+         "no-source", "two-sources"],
+)
+def test_bad_input_exits_2_with_a_clear_message_before_any_connection(run, arguments, env, drop, message):
+    result = run("promote", *arguments, env=env, drop=drop)
+
+    assert result.code == 2, result.stderr
+    assert message in result.stderr
+    assert result.connections == 0
+    assert "secret-password-value" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [["promote", f"{ECR}/app:1", "--if-exists", "overwrite"], ["promote", "--bogus"], ["frobnicate"], []],
+    ids=["bad-choice", "unknown-flag", "unknown-command", "no-command"],
+)
+def test_usage_errors_exit_2(run, arguments):
+    result = run(*arguments)
+
+    assert result.code == 2
+    assert result.connections == 0
+
+
+def test_help_names_every_environment_fallback_and_the_exit_codes(run):
+    result = run("promote", "--help")
+
+    assert result.code == 0
+    for variable in ("ECR_TO_DOCKER_DESTINATION", "ECR_TO_DOCKER_IF_EXISTS", "ECR_TO_DOCKER_DRY_RUN",
+                     "ECR_TO_DOCKER_REPORT", "ECR_TO_DOCKER_ECR_REGISTRY_ID",
+                     "ECR_TO_DOCKER_AWS_REGION", "ECR_TO_DOCKER_INSECURE_REGISTRY",
+                     "ECR_TO_DOCKER_TIMEOUT", "ECR_TO_DOCKER_VERBOSE", "ECR_TO_DOCKER_SOURCE"):
+        assert variable in result.stdout.replace("\n", " ").replace("  ", " ") or variable in result.stdout
+    assert "3  the destination tag already exists" in result.stdout
+
+
+def test_flags_fall_back_to_their_environment_variables(run):
+    result = run("promote", env={"ECR_TO_DOCKER_SOURCE": f"{ECR}/app:1", "ECR_TO_DOCKER_TIMEOUT": "x"})
+
+    assert result.code == 2
+    assert "--timeout 'x'" in result.stderr
+
+
+def _args(**overrides):
+    values = dict(sources=[f"{ECR}/edp/app:1.0"], destination=None, if_exists="fail",
+                  dry_run=False, report=None, ecr_registry_id=None, aws_region=None,
+                  insecure_registry=[], timeout="60")
+    values.update(overrides)
+    return SimpleNamespace(**values)
+
+
+ENVIRONMENT = {"DOCKERHUB_USERNAME": "u", "DOCKERHUB_PASSWORD": "p", "DOCKERHUB_NAMESPACE": "team",
+               "CRANE": "/bin/true"}
+
+
+@pytest.mark.parametrize(
+    "source, destination, namespace, expected",
+    [
+        (f"{ECR}/edp/app:1.0", None, "team", "docker.io/team/app:1.0"),
+        (f"{ECR}/a/b/c/deep:2", None, "team", "docker.io/team/deep:2"),
+        (f"{ECR}/edp/app:1.0", None, "team\n", "docker.io/team/app:1.0"),
+        (f"{ECR}/edp/app:1.0", None, "  team ", "docker.io/team/app:1.0"),
+        (f"{ECR}/edp/app:1.0", "docker.io/other/name", "team", "docker.io/other/name:1.0"),
+        (f"{ECR}/edp/app:1.0", "ghcr.io/o/n:v2", "team", "ghcr.io/o/n:v2"),
+        (f"{ECR}/edp/app@sha256:{'b' * 64}", "docker.io/o/n:v3", "team", "docker.io/o/n:v3"),
+    ],
+    ids=["default", "deep-path", "trailing-newline-namespace", "spaces-namespace", "explicit-no-tag",
+         "explicit", "digest-source"],
+)
+def test_the_destination_is_resolved_from_source_namespace_and_flag(monkeypatch, source, destination,
+                                                                      namespace, expected):
+    monkeypatch.setenv("CRANE", "/bin/true")
+    environ = dict(ENVIRONMENT, DOCKERHUB_NAMESPACE=namespace)
+
+    request, _ = promote_command.build_request(_args(sources=[source], destination=destination), environ)
+
+    assert str(request.destination) == expected
+
+
+def test_a_password_ending_in_a_newline_loses_only_the_newline(monkeypatch):
+    monkeypatch.setenv("CRANE", "/bin/true")
+    environ = dict(ENVIRONMENT, DOCKERHUB_PASSWORD=" pass word \n")
+
+    request, _ = promote_command.build_request(_args(), environ)
+
+    assert request.destination_credentials.password == " pass word "
+
+
+def test_a_username_with_a_colon_is_refused(monkeypatch):
+    monkeypatch.setenv("CRANE", "/bin/true")
+    with pytest.raises(InvalidInputError, match="must not contain ':'"):
+        promote_command.build_request(_args(), dict(ENVIRONMENT, DOCKERHUB_USERNAME="a:b"))
