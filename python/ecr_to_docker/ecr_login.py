@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from ecr_to_docker import logs
 from ecr_to_docker.errors import AuthenticationError, RegistryError
+from ecr_to_docker.http_session import retry_settings
 from ecr_to_docker.registry import Credentials
 
 log = logs.get("ecr")
@@ -41,7 +42,7 @@ def login(registry, deadline) -> EcrLogin:
         region_name=registry.region,
         connect_timeout=min(10, timeout),
         read_timeout=timeout,
-        retries={"mode": "standard", "max_attempts": 4},
+        retries={"mode": "standard", "max_attempts": retry_settings()[0] + 1},
         use_fips_endpoint=registry.fips,
         use_dualstack_endpoint=registry.dualstack,
     )

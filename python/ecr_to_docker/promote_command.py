@@ -9,6 +9,7 @@ import time
 from ecr_to_docker import copier, ecr_host, logs, reference
 from ecr_to_docker.deadline import Deadline
 from ecr_to_docker.errors import EcrToDockerError, InvalidInputError
+from ecr_to_docker.http_session import retry_settings
 from ecr_to_docker.promotion import Promotion, PromotionRequest
 from ecr_to_docker.registry import Credentials
 from ecr_to_docker.timings import Timings
@@ -59,6 +60,7 @@ def build_request(args, environ=None):
     report_path = _report_path(args.report)
     insecure = frozenset(_host(item) for item in args.insecure_registry or [])
     crane = copier.find_crane()
+    retry_settings()  # refuse a malformed tuning variable now, not mid-run
 
     logs.register_secret(credentials.password, username=credentials.username)
     request = PromotionRequest(
