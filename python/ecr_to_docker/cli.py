@@ -97,17 +97,31 @@ def _add_promote(subparsers):
         nargs="*",
         help=(
             "ECR image with a tag or digest, e.g. "
-            "123456789012.dkr.ecr.eu-central-1.amazonaws.com/edp/my-app:1.2.3 "
+            "123456789012.dkr.ecr.eu-central-1.amazonaws.com/edp/my-app:1.2.3; several may be "
+            "given (space- or comma-separated in the variable) "
             f"[env: {ENV_PREFIX}SOURCE]"
         ),
+    )
+    parser.add_argument(
+        "--from-file",
+        action=EnvDefault,
+        metavar="FILE",
+        help="read images from FILE, one 'SOURCE [DEST]' per line; '#' starts a comment",
+    )
+    parser.add_argument(
+        "--jobs",
+        action=EnvDefault,
+        default="4",
+        metavar="N",
+        help="how many images to promote at once when there are several (default 4)",
     )
     parser.add_argument(
         "--destination",
         action=EnvDefault,
         metavar="DEST",
         help=(
-            "destination image; default docker.io/$DOCKERHUB_NAMESPACE/<last part of the "
-            "source repository>:<source tag>"
+            "destination image (with a single SOURCE only); default "
+            "docker.io/$DOCKERHUB_NAMESPACE/<last part of the source repository>:<source tag>"
         ),
     )
     parser.add_argument(

@@ -2,6 +2,7 @@
 asked of the region the registry lives in (not the agent's default region)."""
 
 import base64
+import threading
 from dataclasses import dataclass
 
 from ecr_to_docker import logs
@@ -81,3 +82,36 @@ def login(registry, deadline) -> EcrLogin:
     log.info("logged in to ECR account %s in %s (proxy endpoint %s)", registry.account,
              registry.region, data[0].get("proxyEndpoint", "unknown"))
     return EcrLogin(Credentials(username, password), data[0].get("proxyEndpoint", ""))
+
+
+class LoginCache:
+    """One ECR login per registry (account, region, endpoint form) for a whole batch.
+
+    The first image of a registry logs in while the others wait for it; a failed login is
+    remembered too, so twenty images of one misconfigured account make one failed call,
+    not twenty.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._entries = {}
+
+    def login(self, registry, deadline) -> EcrLogin:
+        with self._lock:
+            entry = self._entries.setdefault(registry, _CacheEntry())
+        with entry.lock:
+            if entry.login is None and entry.error is None:
+                try:
+                    entry.login = login(registry, deadline)
+                except (AuthenticationError, RegistryError) as error:
+                    entry.error = error
+            if entry.error is not None:
+                raise type(entry.error)(str(entry.error))
+            return entry.login
+
+
+class _CacheEntry:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.login = None
+        self.error = None

@@ -37,3 +37,36 @@ def run_all(*steps):
         if failure is not None:
             raise failure
     return results
+
+
+def run_bounded(steps, jobs):
+    """Run the callables at most `jobs` at a time; return their results in order.
+
+    Each step is expected to handle its own errors (a batch reports every image); an
+    exception that escapes one anyway is raised after all have ended.
+    """
+    pending = list(enumerate(steps))
+    pending.reverse()
+    lock = threading.Lock()
+    results = [None] * len(steps)
+    failures = []
+
+    def worker():
+        while True:
+            with lock:
+                if not pending:
+                    return
+                index, step = pending.pop()
+            try:
+                results[index] = step()
+            except BaseException as error:  # handed to the caller below
+                failures.append(error)
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(max(1, min(jobs, len(steps))))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise failures[0]
+    return results

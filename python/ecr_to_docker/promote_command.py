@@ -6,7 +6,7 @@ import json
 import os
 import time
 
-from ecr_to_docker import copier, ecr_host, logs, reference
+from ecr_to_docker import copier, ecr_host, ecr_login, logs, parallel, reference
 from ecr_to_docker.deadline import Deadline
 from ecr_to_docker.errors import EcrToDockerError, InvalidInputError
 from ecr_to_docker.http_session import retry_settings
@@ -21,17 +21,26 @@ PASSWORD_VARIABLE = "DOCKERHUB_PASSWORD"
 NAMESPACE_VARIABLE = "DOCKERHUB_NAMESPACE"
 
 
+# Which outcome decides a batch's exit code: an error outranks a refusal, a refusal
+# outranks success; among errors, the least expected ones come first.
+_EXIT_CODE_SEVERITY = (0, 3, 5, 4, 6, 1)
+
+
 def run(args):
     timings = Timings()
     with timings.phase("validate"):
-        request, report_path = build_request(args)
+        requests, report_path, batch = build_requests(args)
+    if not batch:
+        return _run_single(requests[0], report_path, timings)
+    return _run_batch(requests, report_path, timings, _jobs(args.jobs))
 
+
+def _run_single(request, report_path, timings):
     promotion = Promotion(request, timings)
     try:
         result = promotion.run()
     except EcrToDockerError as error:
-        result = dict(promotion.result, status=error.status, error=logs.redact(error))
-        result["exit_code"] = error.exit_code
+        result = _failed(promotion, error)
         error.result = result
         if report_path:
             write_report(report_path, result, timings)
@@ -42,39 +51,161 @@ def run(args):
     return result, 0
 
 
+def _run_batch(requests, report_path, timings, jobs):
+    log.info("promoting %d images, %d at a time", len(requests), jobs)
+    image_timings = [Timings() for _ in requests]
+
+    def promote_one(index):
+        promotion = Promotion(requests[index], image_timings[index])
+        try:
+            result = promotion.run()
+            result["exit_code"] = 0
+        except EcrToDockerError as error:
+            log.error("%s: %s", requests[index].source, logs.redact(error))
+            result = _failed(promotion, error)
+        return result
+
+    with timings.phase("promote"):
+        results = parallel.run_bounded(
+            [lambda index=index: promote_one(index) for index in range(len(requests))], jobs
+        )
+    counts = {name: 0 for name in ("promoted", "identical", "dry-run", "refused", "failed")}
+    for result in results:
+        key = result["status"] if result["status"] in counts else "failed"
+        counts[key] += 1
+    log.info(
+        "summary: %d promoted, %d identical, %d refused, %d failed%s", counts["promoted"],
+        counts["identical"], counts["refused"], counts["failed"],
+        f", {counts['dry-run']} dry runs" if counts["dry-run"] else "",
+    )
+    exit_code = max((r["exit_code"] for r in results), key=_severity)
+    if report_path:
+        for result, image_timing in zip(results, image_timings):
+            result["timings"] = image_timing.as_dict()
+        write_report(report_path, {"images": results, "summary": counts, "exit_code": exit_code},
+                     timings)
+        for result in results:
+            del result["timings"]
+    return results, exit_code
+
+
+def _failed(promotion, error):
+    result = dict(promotion.result, status=error.status, error=logs.redact(error))
+    result["exit_code"] = error.exit_code
+    return result
+
+
+def _severity(exit_code):
+    return _EXIT_CODE_SEVERITY.index(exit_code) if exit_code in _EXIT_CODE_SEVERITY else len(
+        _EXIT_CODE_SEVERITY)
+
+
 def build_request(args, environ=None):
-    """A validated PromotionRequest and the report path, or InvalidInputError."""
+    """A validated PromotionRequest for a single SOURCE, and the report path."""
+    requests, report_path, _ = build_requests(args, environ)
+    if len(requests) != 1:
+        raise InvalidInputError("give exactly one SOURCE")
+    return requests[0], report_path
+
+
+def build_requests(args, environ=None):
+    """Validated PromotionRequests, the report path, and whether this is a batch (whose
+    output is a list). Raises InvalidInputError, before any network call, on the first
+    problem in any of the images."""
     environ = os.environ if environ is None else environ
-    sources = list(args.sources) or _split(environ.get("ECR_TO_DOCKER_SOURCE", ""))
-    if not sources:
-        raise InvalidInputError("no SOURCE given: name the ECR image to promote, e.g. "
-                                "123456789012.dkr.ecr.eu-central-1.amazonaws.com/app:1.2.3")
-    if len(sources) > 1:
-        raise InvalidInputError("give exactly one SOURCE per run")
-    source = reference.parse(sources[0], what="SOURCE")
+    pairs = _source_destination_pairs(args, environ)
+    batch = len(pairs) > 1 or bool(getattr(args, "from_file", None))
+    if batch and args.destination:
+        raise InvalidInputError(
+            "--destination applies to a single SOURCE; for several images give each "
+            "destination in --from-file ('SOURCE DEST' per line) or rely on the default"
+        )
+    if getattr(args, "jobs", None) is not None:
+        _jobs(args.jobs)
 
     timeout = _positive_number(args.timeout, "--timeout")
-    registry = ecr_host.resolve(source.registry, args.ecr_registry_id, args.aws_region)
     credentials = _destination_credentials(environ)
-    destination = _destination(args.destination, source, environ)
     report_path = _report_path(args.report)
     insecure = frozenset(_host(item) for item in args.insecure_registry or [])
     crane = copier.find_crane()
     retry_settings()  # refuse a malformed tuning variable now, not mid-run
+    deadline = Deadline(timeout)
+    logins = ecr_login.LoginCache()
+
+    requests, destinations = [], {}
+    for where, source_text, destination_text in pairs:
+        try:
+            source = reference.parse(source_text, what="SOURCE")
+            registry = ecr_host.resolve(source.registry, args.ecr_registry_id, args.aws_region)
+            destination = _destination(destination_text or args.destination, source, environ)
+        except InvalidInputError as error:
+            raise InvalidInputError(f"{where}{error}") from None
+        if str(destination) in destinations:
+            raise InvalidInputError(
+                f"{where}{destination} is also the destination of "
+                f"{destinations[str(destination)]}: each destination tag can be published once"
+            )
+        destinations[str(destination)] = source_text
+        requests.append(PromotionRequest(
+            source=source,
+            destination=destination,
+            ecr=registry,
+            destination_credentials=credentials,
+            if_exists=args.if_exists,
+            dry_run=bool(args.dry_run),
+            insecure_hosts=insecure,
+            crane=crane,
+            deadline=deadline,
+            ecr_logins=logins,
+        ))
 
     logs.register_secret(credentials.password, username=credentials.username)
-    request = PromotionRequest(
-        source=source,
-        destination=destination,
-        ecr=registry,
-        destination_credentials=credentials,
-        if_exists=args.if_exists,
-        dry_run=bool(args.dry_run),
-        insecure_hosts=insecure,
-        crane=crane,
-        deadline=Deadline(timeout),
-    )
-    return request, report_path
+    return requests, report_path, batch
+
+
+def _source_destination_pairs(args, environ):
+    """(where, source, destination or None) for each image, `where` prefixing messages."""
+    pairs = [("", source, None) for source in args.sources]
+    if not pairs and not getattr(args, "from_file", None):
+        pairs = [("", source, None) for source in _split(environ.get("ECR_TO_DOCKER_SOURCE", ""))]
+    if getattr(args, "from_file", None):
+        pairs += _read_image_list(args.from_file)
+    if not pairs:
+        raise InvalidInputError("no SOURCE given: name the ECR image to promote, e.g. "
+                                "123456789012.dkr.ecr.eu-central-1.amazonaws.com/app:1.2.3")
+    return pairs
+
+
+def _read_image_list(path):
+    try:
+        with open(path, encoding="utf-8") as image_list:
+            lines = image_list.read().splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise InvalidInputError(f"--from-file {path!r} cannot be read: {error}") from None
+    pairs = []
+    for number, line in enumerate(lines, start=1):
+        content = line.split("#", 1)[0].strip()
+        if not content:
+            continue
+        fields = content.split()
+        if len(fields) > 2:
+            raise InvalidInputError(
+                f"line {number} of {path}: expected 'SOURCE [DEST]', found {len(fields)} fields"
+            )
+        pairs.append((f"line {number} of {path}: ", fields[0], fields[1] if len(fields) == 2 else None))
+    if not pairs:
+        raise InvalidInputError(f"--from-file {path!r} names no image")
+    return pairs
+
+
+def _jobs(text):
+    try:
+        jobs = int(text)
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"--jobs {text!r} is not a whole number") from None
+    if not 1 <= jobs <= 32:
+        raise InvalidInputError(f"--jobs must be between 1 and 32, not {jobs}")
+    return jobs
 
 
 def _destination_credentials(environ):

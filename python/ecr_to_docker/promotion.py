@@ -39,6 +39,8 @@ class PromotionRequest:
     insecure_hosts: FrozenSet[str]
     crane: str
     deadline: Deadline
+    # Shared by the images of one run, so that each ECR registry is logged in to once.
+    ecr_logins: Optional[ecr_login.LoginCache] = None
 
 
 @dataclass
@@ -108,7 +110,10 @@ class Promotion:
     def _resolve_source(self):
         request = self.request
         with self.timings.phase("ecr_login"):
-            login = ecr_login.login(request.ecr, request.deadline)
+            if request.ecr_logins is not None:
+                login = request.ecr_logins.login(request.ecr, request.deadline)
+            else:
+                login = ecr_login.login(request.ecr, request.deadline)
 
         with self.timings.phase("source_resolve"):
             client = RegistryClient(

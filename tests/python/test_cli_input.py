@@ -116,7 +116,12 @@ def run(trap, tmp_path):
         ([f"{ECR}/app:1", "--ecr-registry-id", "42"], {}, (), "12-digit AWS account"),
         ([f"{ECR}/app:1"], {"CRANE": "/nonexistent/crane"}, (), "go install github.com/google"),
         ([], {}, (), "no SOURCE given"),
-        ([f"{ECR}/a:1", f"{ECR}/b:1"], {}, (), "exactly one SOURCE"),
+        ([f"{ECR}/a:1", f"{ECR}/b:1", "--destination", "docker.io/x/y:1"], {}, (),
+         "applies to a single SOURCE"),
+        ([f"{ECR}/a:1", f"{ECR}/x/a:1"], {}, (), "each destination tag can be published once"),
+        ([f"{ECR}/a:1", f"{ECR}/B:1"], {}, (), "must be lowercase"),
+        ([f"{ECR}/a:1", "--jobs", "0"], {}, (), "--jobs must be between 1 and 32"),
+        ([f"{ECR}/a:1", "--from-file", "/nonexistent"], {}, (), "cannot be read"),
     ],
     ids=["uppercase-repo", "129-char-tag", "shell-in-tag", "newline-in-tag", "short-digest",
          "no-tag", "digest-without-destination", "foreign-host", "bad-account", "bad-region",
@@ -124,7 +129,8 @@ def run(trap, tmp_path):
          "shell-in-namespace", "newline-in-namespace", "substitution-in-namespace",
          "digest-destination", "uppercase-destination", "timeout-word", "timeout-negative",
          "timeout-nan", "report-directory-missing", "short-registry-id", "crane-missing",
-         "no-source", "two-sources"],
+         "no-source", "two-sources-one-destination", "two-sources-same-destination",
+         "second-source-invalid", "zero-jobs", "missing-list"],
 )
 def test_bad_input_exits_2_with_a_clear_message_before_any_connection(run, arguments, env, drop, message):
     result = run("promote", *arguments, env=env, drop=drop)
