@@ -20,7 +20,7 @@ test-python:
 	$(TOOLS_ENV) $(PYTHON) -m pytest
 
 test-groovy:
-	gradle --no-daemon --console=plain test
+	gradle --no-daemon --console=plain cleanTest test
 
 bench: setup
 	@$(TOOLS_ENV) $(PYTHON) tests/bench.py

@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# Runs the ecr-to-docker command on a Jenkins agent, installing it first when the agent
+# does not already have the version this library was released with.
+#
+# Usage:
+#   bash launcher.sh ARGUMENTS...      e.g. bash launcher.sh promote SOURCE
+#                                           bash launcher.sh --version
+#   Every argument is handed to ecr-to-docker unchanged.
+#
+# Which ecr-to-docker runs, first match wins:
+#   1. an ecr-to-docker on PATH that reports the wanted version;
+#   2. the virtual environment $ECR_TO_DOCKER_WORKDIR/ecr-to-docker-VERSION-venv, when an earlier
+#      run left a working one there (delete it to force a new installation);
+#   3. a new virtual environment in that place, into which pip installs the package.
+#
+# Environment (all optional):
+#   ECR_TO_DOCKER_LIBRARY_VERSION  the ecr-to-docker version to run; default: the content of
+#                                  version.txt beside this script
+#   ECR_TO_DOCKER_WORKDIR          directory that holds the virtual environment; default:
+#                                  $WORKSPACE_TMP, else $TMPDIR, else /tmp
+#   ECR_TO_DOCKER_PIP_SPEC         what pip installs instead of ecr-to-docker==VERSION: a local
+#                                  path, a URL or a requirement; the installed command must
+#                                  still report VERSION
+#   ECR_TO_DOCKER_PYTHON           interpreter that creates the virtual environment; default
+#                                  python3
+#   CRANE                          path of the crane binary; default: crane on PATH
+#   pip's own settings (PIP_INDEX_URL, PIP_EXTRA_INDEX_URL, pip.conf) choose the package index.
+#
+# Exit status:
+#   whatever ecr-to-docker exits with (0 to 6, see `ecr-to-docker promote --help`), or
+#   125  ecr-to-docker could not be set up: no Python, no venv module, pip failed, or the
+#        installed command reports another version
+#   127  crane, which `promote` needs, is not installed
+#
+# Everything this script says goes to stderr, so that stdout carries only the command's JSON.
+
+set +o xtrace # a caller's `bash -x` must not print the environment handed to the command
+set -euo pipefail
+
+readonly SETUP_FAILED=125
+readonly CRANE_MISSING=127
+readonly CRANE_INSTALL_HINT='go install github.com/google/go-containerregistry/cmd/crane@v0.20.3'
+
+say() {
+    printf 'ecr-to-docker launcher: %s\n' "$*" >&2
+}
+
+stop() {
+    local exit_status=$1
+    shift
+    say "ERROR: $*"
+    exit "$exit_status"
+}
+
+script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+wanted_version="${ECR_TO_DOCKER_LIBRARY_VERSION:-}"
+if [[ -z "$wanted_version" && -r "$script_dir/version.txt" ]]; then
+    wanted_version="$(tr -d '[:space:]' <"$script_dir/version.txt")"
+fi
+if [[ -z "$wanted_version" ]]; then
+    stop "$SETUP_FAILED" "no version to run: set ECR_TO_DOCKER_LIBRARY_VERSION" \
+        "or keep version.txt beside this script"
+fi
+
+# Prints the version that an ecr-to-docker executable reports, or nothing when it cannot run.
+reported_version() {
+    local executable=$1 output
+    [[ -x "$executable" ]] || return 0
+    output="$("$executable" --version 2>/dev/null)" || return 0
+    output="${output%%$'\n'*}"
+    printf '%s' "${output#ecr-to-docker }"
+}
+
+# The copy itself is done by crane; checking for it first saves a useless installation.
+needs_crane() {
+    local argument
+    [[ "${1:-}" == "promote" ]] || return 1
+    for argument in "$@"; do
+        if [[ "$argument" == "-h" || "$argument" == "--help" ]]; then
+            return 1
+        fi
+    done
+    return 0
+}
+
+check_crane() {
+    if [[ -n "${CRANE:-}" ]]; then
+        if [[ ! -f "$CRANE" || ! -x "$CRANE" ]]; then
+            stop "$CRANE_MISSING" "CRANE is set to '$CRANE', which is not an executable file." \
+                "Install crane on this agent ($CRANE_INSTALL_HINT) and point CRANE at it," \
+                "or unset CRANE to use the crane on PATH."
+        fi
+        return 0
+    fi
+    if ! command -v crane >/dev/null 2>&1; then
+        stop "$CRANE_MISSING" "crane is not installed on this agent (not found on PATH)." \
+            "Install it with: $CRANE_INSTALL_HINT" \
+            "and put \$(go env GOPATH)/bin on the agent's PATH, or set CRANE to its full path."
+    fi
+}
+
+install_into() {
+    local venv=$1 workdir=$2
+    local python="${ECR_TO_DOCKER_PYTHON:-python3}"
+    local spec="${ECR_TO_DOCKER_PIP_SPEC:-ecr-to-docker==$wanted_version}"
+    local installed
+
+    if ! command -v "$python" >/dev/null 2>&1; then
+        stop "$SETUP_FAILED" "'$python' not found: the agent needs Python 3.9 or later with" \
+            "the venv module (Debian/Ubuntu: apt-get install python3 python3-venv)," \
+            "or ecr-to-docker $wanted_version on its PATH"
+    fi
+    mkdir -p "$workdir" || stop "$SETUP_FAILED" "cannot create the directory $workdir"
+    # A half-built environment from an interrupted run is not worth repairing.
+    rm -rf "$venv"
+    say "installing $spec into $venv"
+    if ! "$python" -m venv "$venv" >&2; then
+        stop "$SETUP_FAILED" "'$python -m venv' failed; install the venv module" \
+            "(Debian/Ubuntu: apt-get install python3-venv)"
+    fi
+    if ! "$venv/bin/python" -m pip install --disable-pip-version-check --no-input --quiet \
+        "$spec" >&2; then
+        stop "$SETUP_FAILED" "pip could not install '$spec'; see pip's message above. The" \
+            "package index comes from pip's settings (PIP_INDEX_URL, pip.conf);" \
+            "ECR_TO_DOCKER_PIP_SPEC can name a local path or URL instead"
+    fi
+    installed="$(reported_version "$venv/bin/ecr-to-docker")"
+    if [[ "$installed" != "$wanted_version" ]]; then
+        stop "$SETUP_FAILED" "'$spec' installed ecr-to-docker '${installed:-unknown}'," \
+            "but this library needs $wanted_version"
+    fi
+}
+
+if needs_crane "$@"; then
+    check_crane
+fi
+
+command_on_path="$(command -v ecr-to-docker 2>/dev/null || true)"
+if [[ -n "$command_on_path" && "$(reported_version "$command_on_path")" == "$wanted_version" ]]
+then
+    cli="$command_on_path"
+    say "using $cli ($wanted_version)"
+else
+    workdir="${ECR_TO_DOCKER_WORKDIR:-${WORKSPACE_TMP:-${TMPDIR:-/tmp}}}"
+    venv="$workdir/ecr-to-docker-$wanted_version-venv"
+    if [[ "$(reported_version "$venv/bin/ecr-to-docker")" == "$wanted_version" ]]; then
+        say "using $venv ($wanted_version), installed by an earlier run"
+    else
+        install_into "$venv" "$workdir"
+    fi
+    cli="$venv/bin/ecr-to-docker"
+fi
+
+exec "$cli" "$@"
