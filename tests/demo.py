@@ -25,13 +25,18 @@ def banner(text):
 
 def promote(stack, environment):
     command = [
-        "ecr-to-docker", "promote", stack.source(REPOSITORY, TAG),
-        "--destination", stack.destination("demo-app", TAG),
+        "ecr-to-docker",
+        "promote",
+        stack.source(REPOSITORY, TAG),
+        "--destination",
+        stack.destination("demo-app", TAG),
     ]
     print("$ " + " ".join(shlex.quote(part) for part in command), flush=True)
     completed = subprocess.run(
-        [sys.executable, "-m", "ecr_to_docker", *command[1:]], env=environment,
-        stdout=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "ecr_to_docker", *command[1:]],
+        env=environment,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     print(completed.stdout, end="", flush=True)
     print(f"exit code: {completed.returncode}", flush=True)
@@ -44,7 +49,8 @@ def main():
     try:
         print(f"ECR API (moto):           {stack.moto_url}")
         print(f"ECR registry stand-in:    {stack.ecr.url}  (Basic auth, as ECR)")
-        print(f"Docker Hub stand-in:      {stack.hub.url}  (token auth via {stack.token_server.realm})")
+        print(f"Docker Hub stand-in:      {stack.hub.url}")
+        print(f"  and its token service:  {stack.token_server.realm}")
 
         banner(f"seeding {REPOSITORY}:{TAG}: linux/amd64 + linux/arm64 + an attestation")
         digest, _, children = stack.source_pusher().push_index(
@@ -53,7 +59,8 @@ def main():
         print(f"source digest: {digest} ({len(children)} child manifests)")
 
         environment = stack.environment()
-        print(f"DOCKERHUB_NAMESPACE={HUB_NAMESPACE}; DOCKERHUB_USERNAME and DOCKERHUB_PASSWORD are set")
+        print(f"DOCKERHUB_NAMESPACE={HUB_NAMESPACE}")
+        print("DOCKERHUB_USERNAME and DOCKERHUB_PASSWORD are set (not shown)")
 
         banner("first run: the tag is free, so the image is promoted")
         first = promote(stack, environment)
@@ -62,8 +69,10 @@ def main():
         second = promote(stack, environment)
 
         banner("result")
-        print(f"first run exit code {first} (0 = promoted), second run exit code {second} "
-              "(3 = refused, nothing overwritten)")
+        print(
+            f"first run exit code {first} (0 = promoted), second run exit code {second} "
+            "(3 = refused, nothing overwritten)"
+        )
         return 0 if (first, second) == (0, 3) else 1
     finally:
         banner("stopping the stand-ins")

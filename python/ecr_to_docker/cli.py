@@ -140,7 +140,10 @@ def _add_promote(subparsers):
         help="log in and check everything, but write nothing",
     )
     parser.add_argument(
-        "--report", action=EnvDefault, metavar="FILE", help="also write the JSON result, with timings, to FILE"
+        "--report",
+        action=EnvDefault,
+        metavar="FILE",
+        help="also write the JSON result, with timings, to FILE",
     )
     parser.add_argument(
         "--ecr-registry-id",

@@ -25,8 +25,9 @@ from ecr_to_docker.errors import AuthenticationError, InvalidInputError, Registr
 log = logs.get("copy")
 
 CRANE_VERSION = "v0.20.3"
+CRANE_PACKAGE = "github.com/google/go-containerregistry/cmd/crane"
 CRANE_INSTALL_HINT = (
-    f"install it with 'go install github.com/google/go-containerregistry/cmd/crane@{CRANE_VERSION}' "
+    f"install it with 'go install {CRANE_PACKAGE}@{CRANE_VERSION}' "
     "and put it on PATH, or point CRANE at the binary"
 )
 PROGRESS_INTERVAL = 30
@@ -49,7 +50,9 @@ def find_crane():
     path = os.environ.get("CRANE") or shutil.which("crane")
     if not path or not (os.path.isfile(path) and os.access(path, os.X_OK)):
         where = f"CRANE={path}" if os.environ.get("CRANE") else "crane on PATH"
-        raise InvalidInputError(f"crane is needed for the copy but {where} was not found: {CRANE_INSTALL_HINT}")
+        raise InvalidInputError(
+            f"crane is needed for the copy but {where} was not found: {CRANE_INSTALL_HINT}"
+        )
     return path
 
 

@@ -17,5 +17,7 @@ class Deadline:
         """`seconds`, cut to what is left of the budget; fails when nothing is left."""
         left = self.remaining()
         if left <= 0:
-            raise RegistryError(f"{what}: the run's time budget of {self.seconds:g}s (--timeout) is used up")
+            raise RegistryError(
+                f"{what}: the run's time budget of {self.seconds:g}s (--timeout) is used up"
+            )
         return min(seconds, left)

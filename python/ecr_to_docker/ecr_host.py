@@ -62,7 +62,9 @@ def resolve(host, registry_id=None, region=None) -> EcrRegistry:
     if registry_id is not None and not _ACCOUNT.fullmatch(registry_id):
         raise InvalidInputError(f"--ecr-registry-id {registry_id!r} is not a 12-digit AWS account")
     if region is not None and not _REGION.fullmatch(region):
-        raise InvalidInputError(f"--aws-region {region!r} is not an AWS region such as eu-central-1")
+        raise InvalidInputError(
+            f"--aws-region {region!r} is not an AWS region such as eu-central-1"
+        )
 
     parsed = parse_host(host)
     if parsed is None:

@@ -59,8 +59,10 @@ def login(registry, deadline) -> EcrLogin:
         code = error.response.get("Error", {}).get("Code", "")
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         if code in _AUTH_ERROR_CODES or status in (401, 403):
-            raise AuthenticationError(f"{what} was refused ({code}): check the AWS credentials "
-                                      "and their ecr:GetAuthorizationToken permission") from None
+            raise AuthenticationError(
+                f"{what} was refused ({code}): check the AWS credentials "
+                "and their ecr:GetAuthorizationToken permission"
+            ) from None
         raise RegistryError(f"{what} failed ({code or status})") from None
     except botocore.exceptions.BotoCoreError as error:
         raise RegistryError(f"{what} failed: {type(error).__name__}: {error}") from None
@@ -73,14 +75,20 @@ def login(registry, deadline) -> EcrLogin:
     try:
         decoded = base64.b64decode(token).decode()
     except (ValueError, UnicodeDecodeError):
-        raise RegistryError(f"{what}: the authorization token is not base64 of user:password") from None
+        raise RegistryError(
+            f"{what}: the authorization token is not base64 of user:password"
+        ) from None
     # The password part may itself contain colons; only the first one separates.
     username, separator, password = decoded.partition(":")
     if not separator or not password:
         raise RegistryError(f"{what}: the authorization token is not of the form user:password")
     logs.register_secret(password, username=username)
-    log.info("logged in to ECR account %s in %s (proxy endpoint %s)", registry.account,
-             registry.region, data[0].get("proxyEndpoint", "unknown"))
+    log.info(
+        "logged in to ECR account %s in %s (proxy endpoint %s)",
+        registry.account,
+        registry.region,
+        data[0].get("proxyEndpoint", "unknown"),
+    )
     return EcrLogin(Credentials(username, password), data[0].get("proxyEndpoint", ""))
 
 
@@ -107,6 +115,15 @@ class LoginCache:
                     entry.error = error
             if entry.error is not None:
                 raise type(entry.error)(str(entry.error))
+            return entry.login
+
+    def refresh(self, registry, deadline, stale) -> EcrLogin:
+        """A new login, unless another image of the batch has already replaced `stale`."""
+        with self._lock:
+            entry = self._entries.setdefault(registry, _CacheEntry())
+        with entry.lock:
+            if entry.login is None or entry.login is stale:
+                entry.login, entry.error = login(registry, deadline), None
             return entry.login
 
 

@@ -66,7 +66,9 @@ def retry_settings(environ=None):
             "number of seconds"
         ) from None
     if not (0 <= retries <= 20 and 0 <= backoff <= 60):
-        raise InvalidInputError("ECR_TO_DOCKER_RETRIES must be 0-20 and ECR_TO_DOCKER_RETRY_BACKOFF 0-60")
+        raise InvalidInputError(
+            "ECR_TO_DOCKER_RETRIES must be 0-20 and ECR_TO_DOCKER_RETRY_BACKOFF 0-60"
+        )
     return retries, backoff
 
 

@@ -56,8 +56,12 @@ class Credential:
 
     def visible(self):
         """The fields that can be compared with what Jenkins shows, by name."""
-        return {"kind": self.kind, "scope": self.scope, "description": self.description,
-                **dict(self.public_fields)}
+        return {
+            "kind": self.kind,
+            "scope": self.scope,
+            "description": self.description,
+            **dict(self.public_fields),
+        }
 
 
 def username_password(credential_id, username, password):
@@ -93,8 +97,10 @@ def to_xml(credential):
     # Jenkins' XStream reads fields by name, but keeping its own order makes the document
     # look like the ones it writes.
     order = {"username": 0, "password": 1, "secret": 1, "usernameSecret": 2}
-    fields = sorted((*credential.public_fields, *credential.secret_fields),
-                    key=lambda field: order.get(field[0], 9))
+    fields = sorted(
+        (*credential.public_fields, *credential.secret_fields),
+        key=lambda field: order.get(field[0], 9),
+    )
     for name, value in fields:
         ET.SubElement(root, name).text = value
     return XML_DECLARATION + ET.tostring(root, encoding="unicode") + "\n"
@@ -134,7 +140,5 @@ def differences(wanted, current):
     """
     shown = current.visible()
     return [
-        name
-        for name, value in wanted.visible().items()
-        if name in shown and shown[name] != value
+        name for name, value in wanted.visible().items() if name in shown and shown[name] != value
     ]

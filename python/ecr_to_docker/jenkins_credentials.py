@@ -152,7 +152,7 @@ def _jenkins_url(value):
             "set JENKINS_USER and JENKINS_API_TOKEN instead"
         )
     try:
-        parts.port
+        parts.port  # noqa: B018 - reading it is the check: urllib raises on a bad port
     except ValueError:
         raise errors.InvalidInputError(f"--jenkins-url {value!r} has an invalid port") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -253,8 +253,9 @@ class _Jenkins:
     def _condition(self, error, doing, needs, not_found):
         url = self.settings.jenkins_url
         status = _http_status(error)
-        log.debug("python-jenkins raised %s while %s: %s", type(error).__name__, doing,
-                  _first_line(error))
+        log.debug(
+            "python-jenkins raised %s while %s: %s", type(error).__name__, doing, _first_line(error)
+        )
         if status == 401:
             return errors.JenkinsAuthenticationError(
                 f"Jenkins at {url} refused {JENKINS_USER}={self.settings.jenkins_user!r} with "
@@ -320,8 +321,9 @@ def _first_line(error):
 
 
 def _log_response(response, *args, **kwargs):
-    log.debug("%s %s -> HTTP %s", response.request.method, response.request.url,
-              response.status_code)
+    log.debug(
+        "%s %s -> HTTP %s", response.request.method, response.request.url, response.status_code
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -381,8 +383,9 @@ class FolderStore:
             "(or the user may not see it); give its full name as in the URL path, "
             "e.g. team/app for job/team/job/app"
         )
-        with self.client.call(f"looking up folder '{self.folder}'", "Job/Read",
-                              not_found=not_found) as server:
+        with self.client.call(
+            f"looking up folder '{self.folder}'", "Job/Read", not_found=not_found
+        ) as server:
             item_class = server.get_job_info(self.folder).get("_class")
         if item_class != FOLDER_CLASS:
             raise errors.JenkinsFolderNotFoundError(
@@ -428,8 +431,9 @@ def run(args):
         f"no Jenkins answers at {settings.jenkins_url} (HTTP 404 for the current user's "
         "page); check --jenkins-url, which is Jenkins' base URL"
     )
-    with client.call("checking the Jenkins user and token", "Overall/Read",
-                     not_found=not_jenkins) as server:
+    with client.call(
+        "checking the Jenkins user and token", "Overall/Read", not_found=not_jenkins
+    ) as server:
         me = server.get_whoami()
     log.info("authenticated as %s", me.get("id", settings.jenkins_user))
 

@@ -62,7 +62,9 @@ def run_bounded(steps, jobs):
             except BaseException as error:  # handed to the caller below
                 failures.append(error)
 
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(max(1, min(jobs, len(steps))))]
+    threads = [
+        threading.Thread(target=worker, daemon=True) for _ in range(max(1, min(jobs, len(steps))))
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -74,16 +74,20 @@ def _run_batch(requests, report_path, timings, jobs):
         key = result["status"] if result["status"] in counts else "failed"
         counts[key] += 1
     log.info(
-        "summary: %d promoted, %d identical, %d refused, %d failed%s", counts["promoted"],
-        counts["identical"], counts["refused"], counts["failed"],
+        "summary: %d promoted, %d identical, %d refused, %d failed%s",
+        counts["promoted"],
+        counts["identical"],
+        counts["refused"],
+        counts["failed"],
         f", {counts['dry-run']} dry runs" if counts["dry-run"] else "",
     )
     exit_code = max((r["exit_code"] for r in results), key=_severity)
     if report_path:
         for result, image_timing in zip(results, image_timings):
             result["timings"] = image_timing.as_dict()
-        write_report(report_path, {"images": results, "summary": counts, "exit_code": exit_code},
-                     timings)
+        write_report(
+            report_path, {"images": results, "summary": counts, "exit_code": exit_code}, timings
+        )
         for result in results:
             del result["timings"]
     return results, exit_code
@@ -96,8 +100,11 @@ def _failed(promotion, error):
 
 
 def _severity(exit_code):
-    return _EXIT_CODE_SEVERITY.index(exit_code) if exit_code in _EXIT_CODE_SEVERITY else len(
-        _EXIT_CODE_SEVERITY)
+    return (
+        _EXIT_CODE_SEVERITY.index(exit_code)
+        if exit_code in _EXIT_CODE_SEVERITY
+        else len(_EXIT_CODE_SEVERITY)
+    )
 
 
 def build_request(args, environ=None):
@@ -146,18 +153,20 @@ def build_requests(args, environ=None):
                 f"{destinations[str(destination)]}: each destination tag can be published once"
             )
         destinations[str(destination)] = source_text
-        requests.append(PromotionRequest(
-            source=source,
-            destination=destination,
-            ecr=registry,
-            destination_credentials=credentials,
-            if_exists=args.if_exists,
-            dry_run=bool(args.dry_run),
-            insecure_hosts=insecure,
-            crane=crane,
-            deadline=deadline,
-            ecr_logins=logins,
-        ))
+        requests.append(
+            PromotionRequest(
+                source=source,
+                destination=destination,
+                ecr=registry,
+                destination_credentials=credentials,
+                if_exists=args.if_exists,
+                dry_run=bool(args.dry_run),
+                insecure_hosts=insecure,
+                crane=crane,
+                deadline=deadline,
+                ecr_logins=logins,
+            )
+        )
 
     logs.register_secret(credentials.password, username=credentials.username)
     return requests, report_path, batch
@@ -171,8 +180,10 @@ def _source_destination_pairs(args, environ):
     if getattr(args, "from_file", None):
         pairs += _read_image_list(args.from_file)
     if not pairs:
-        raise InvalidInputError("no SOURCE given: name the ECR image to promote, e.g. "
-                                "123456789012.dkr.ecr.eu-central-1.amazonaws.com/app:1.2.3")
+        raise InvalidInputError(
+            "no SOURCE given: name the ECR image to promote, e.g. "
+            "123456789012.dkr.ecr.eu-central-1.amazonaws.com/app:1.2.3"
+        )
     return pairs
 
 
@@ -192,7 +203,9 @@ def _read_image_list(path):
             raise InvalidInputError(
                 f"line {number} of {path}: expected 'SOURCE [DEST]', found {len(fields)} fields"
             )
-        pairs.append((f"line {number} of {path}: ", fields[0], fields[1] if len(fields) == 2 else None))
+        pairs.append(
+            (f"line {number} of {path}: ", fields[0], fields[1] if len(fields) == 2 else None)
+        )
     if not pairs:
         raise InvalidInputError(f"--from-file {path!r} names no image")
     return pairs
@@ -211,8 +224,11 @@ def _jobs(text):
 def _destination_credentials(environ):
     username = environ.get(USERNAME_VARIABLE, "")
     password = environ.get(PASSWORD_VARIABLE, "")
-    missing = [name for name, value in ((USERNAME_VARIABLE, username), (PASSWORD_VARIABLE, password))
-               if not value.strip()]
+    missing = [
+        name
+        for name, value in ((USERNAME_VARIABLE, username), (PASSWORD_VARIABLE, password))
+        if not value.strip()
+    ]
     if missing:
         raise InvalidInputError(
             f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set: export the "
@@ -237,13 +253,17 @@ def _destination(text, source, environ):
     if text:
         destination = reference.parse(text, what="--destination", require_tag_or_digest=False)
         if destination.digest:
-            raise InvalidInputError("--destination must name a tag, not a digest: the point "
-                                    "of a promotion is a tag others can pull")
+            raise InvalidInputError(
+                "--destination must name a tag, not a digest: the point "
+                "of a promotion is a tag others can pull"
+            )
         if destination.tag:
             return destination
         if not source.tag:
-            raise InvalidInputError("the SOURCE is given by digest only, so --destination "
-                                    "must include the tag to publish under")
+            raise InvalidInputError(
+                "the SOURCE is given by digest only, so --destination "
+                "must include the tag to publish under"
+            )
         return reference.ImageReference(destination.registry, destination.repository, source.tag)
 
     namespace = environ.get(NAMESPACE_VARIABLE, "")
@@ -258,8 +278,9 @@ def _destination(text, source, environ):
         )
     reference.validate_path_component(namespace, what=NAMESPACE_VARIABLE)
     if not source.tag:
-        raise InvalidInputError("the SOURCE is given by digest only: give --destination with "
-                                "the tag to publish under")
+        raise InvalidInputError(
+            "the SOURCE is given by digest only: give --destination with the tag to publish under"
+        )
     image_name = source.repository.rsplit("/", 1)[-1]
     return reference.parse(f"docker.io/{namespace}/{image_name}:{source.tag}", what="destination")
 
@@ -281,8 +302,12 @@ def write_report(path, result, timings):
     """The JSON result plus timings, written whole or not at all (temp file + rename)."""
     from ecr_to_docker import __version__
 
-    report = dict(result, timings=timings.as_dict(), version=__version__,
-                  finished_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    report = dict(
+        result,
+        timings=timings.as_dict(),
+        version=__version__,
+        finished_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    )
     temporary = f"{path}.tmp-{os.getpid()}"
     with open(temporary, "w", encoding="utf-8") as report_file:
         report_file.write(logs.redact(json.dumps(report, indent=2)) + "\n")
@@ -303,7 +328,7 @@ def _host(text):
     host = text.strip().lower()
     for scheme in ("http://", "https://"):
         if host.startswith(scheme):
-            host = host[len(scheme):]
+            host = host[len(scheme) :]
     host = host.rstrip("/")
     if not host or "/" in host:
         raise InvalidInputError(f"--insecure-registry {text!r} must be a host[:port]")

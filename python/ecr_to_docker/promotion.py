@@ -20,7 +20,13 @@ from typing import FrozenSet, Optional
 from ecr_to_docker import copier, ecr_login, logs, parallel
 from ecr_to_docker.deadline import Deadline
 from ecr_to_docker.ecr_host import EcrRegistry
-from ecr_to_docker.errors import RegistryError, SourceNotFoundError, TagExistsError, VerificationError
+from ecr_to_docker.errors import (
+    AuthenticationError,
+    RegistryError,
+    SourceNotFoundError,
+    TagExistsError,
+    VerificationError,
+)
 from ecr_to_docker.reference import ImageReference
 from ecr_to_docker.registry import Credentials, ManifestInfo, RegistryClient, index_children
 from ecr_to_docker.timings import Timings
@@ -50,6 +56,7 @@ class SourceImage:
     manifest: bytes
     children: list
     credentials: Credentials
+    login: ecr_login.EcrLogin
 
 
 class Promotion:
@@ -95,7 +102,9 @@ class Promotion:
 
         with self.timings.phase("tag"):
             destination_client.put_manifest(
-                request.destination.tag, source.manifest, source.media_type,
+                request.destination.tag,
+                source.manifest,
+                source.media_type,
                 what=f"writing the tag {request.destination}",
             )
         log.info("tagged %s", request.destination)
@@ -110,15 +119,15 @@ class Promotion:
     def _resolve_source(self):
         request = self.request
         with self.timings.phase("ecr_login"):
-            if request.ecr_logins is not None:
-                login = request.ecr_logins.login(request.ecr, request.deadline)
-            else:
-                login = ecr_login.login(request.ecr, request.deadline)
+            login = self._login()
 
         with self.timings.phase("source_resolve"):
             client = RegistryClient(
-                request.source.api_host, request.source.repository, login.credentials,
-                request.deadline, insecure=request.source.api_host in request.insecure_hosts,
+                request.source.api_host,
+                request.source.repository,
+                login.credentials,
+                request.deadline,
+                insecure=request.source.api_host in request.insecure_hosts,
                 role="source",
             )
             client.login(["pull"])
@@ -142,14 +151,16 @@ class Promotion:
         self.result.update(source_digest=info.digest, media_type=media_type, manifests=children)
         kind = f"an index of {len(children)} manifests" if children else "a single image"
         log.info("source %s is %s (%s)", request.source, info.digest, kind)
-        return SourceImage(info.digest, media_type, manifest, children, login.credentials)
+        return SourceImage(info.digest, media_type, manifest, children, login.credentials, login)
 
     def _check_destination(self):
         request = self.request
         with self.timings.phase("destination_login"):
             client = RegistryClient(
-                request.destination.api_host, request.destination.repository,
-                request.destination_credentials, request.deadline,
+                request.destination.api_host,
+                request.destination.repository,
+                request.destination_credentials,
+                request.deadline,
                 insecure=request.destination.api_host in request.insecure_hosts,
                 role="destination",
             )
@@ -183,29 +194,62 @@ class Promotion:
 
     def _copy(self, source):
         request = self.request
+        log.info("copying %s to %s with crane", request.source, request.destination)
+        with self.timings.phase("copy"):
+            try:
+                seconds = self._run_crane(source)
+            except AuthenticationError as error:
+                # An ECR token lasts twelve hours; a copy that outlives it fails on the
+                # source side. Log in again once and let crane go on: blobs already at
+                # the destination are not sent twice.
+                if request.source.api_host not in str(error):
+                    raise
+                log.warning(
+                    "the source registry refused the ECR token during the copy; "
+                    "logging in again and resuming once"
+                )
+                source.credentials = self._login_again(source.login).credentials
+                seconds = self._run_crane(source)
+        log.info("copied in %.1fs", seconds)
+
+    def _run_crane(self, source):
+        request = self.request
         credentials = {request.source.config_key: source.credentials}
         if request.destination_credentials is not None:
             credentials[request.destination.config_key] = request.destination_credentials
-        insecure = bool({request.source.api_host, request.destination.api_host} & request.insecure_hosts)
-        log.info("copying %s to %s with crane", request.source, request.destination)
-        with self.timings.phase("copy"):
-            with copier.private_docker_config(credentials) as config_directory:
-                seconds = copier.copy(
-                    request.crane,
-                    request.source.with_digest(source.digest),
-                    # By digest: the blobs and manifest arrive, the tag is not written yet.
-                    request.destination.with_digest(source.digest),
-                    config_directory,
-                    request.deadline,
-                    insecure=insecure,
-                    label=str(request.destination),
-                )
-        log.info("copied in %.1fs", seconds)
+        insecure = bool(
+            {request.source.api_host, request.destination.api_host} & request.insecure_hosts
+        )
+        with copier.private_docker_config(credentials) as config_directory:
+            return copier.copy(
+                request.crane,
+                request.source.with_digest(source.digest),
+                # By digest: the blobs and manifest arrive, the tag is not written yet.
+                request.destination.with_digest(source.digest),
+                config_directory,
+                request.deadline,
+                insecure=insecure,
+                label=str(request.destination),
+            )
+
+    def _login(self):
+        request = self.request
+        if request.ecr_logins is not None:
+            return request.ecr_logins.login(request.ecr, request.deadline)
+        return ecr_login.login(request.ecr, request.deadline)
+
+    def _login_again(self, stale):
+        request = self.request
+        if request.ecr_logins is not None:
+            return request.ecr_logins.refresh(request.ecr, request.deadline, stale)
+        return ecr_login.login(request.ecr, request.deadline)
 
     def _verify(self, client, source):
         request = self.request
         with self.timings.phase("verify"):
-            tagged = client.head_manifest(request.destination.tag, what="verifying the destination tag")
+            tagged = client.head_manifest(
+                request.destination.tag, what="verifying the destination tag"
+            )
             digest = tagged.digest if tagged else None
             self.result["destination_digest"] = digest
             if digest != source.digest:
@@ -214,7 +258,8 @@ class Promotion:
                     f"not the source digest {source.digest}"
                 )
             missing = [
-                child for child in source.children
+                child
+                for child in source.children
                 if client.head_manifest(child, what=f"verifying the child manifest {child}") is None
             ]
         if missing:
@@ -223,6 +268,8 @@ class Promotion:
                 f"{len(source.children)} manifests: {', '.join(missing)}"
             )
         log.info(
-            "verified: %s is %s%s", request.destination, digest,
+            "verified: %s is %s%s",
+            request.destination,
+            digest,
             f", all {len(source.children)} child manifests present" if source.children else "",
         )

@@ -97,7 +97,9 @@ class RegistryClient:
     def _fetch_token(self):
         realm = self._bearer.params.get("realm")
         if not realm:
-            raise RegistryError(f"the {self.role} registry {self.host} sent a Bearer challenge without a realm")
+            raise RegistryError(
+                f"the {self.role} registry {self.host} sent a Bearer challenge without a realm"
+            )
         scope = f"repository:{self.repository}:{','.join(self._actions)}"
         params = {"scope": scope}
         if self._bearer.params.get("service"):
@@ -153,7 +155,9 @@ class RegistryClient:
     def head_manifest(self, reference, what) -> Optional[ManifestInfo]:
         """The manifest's digest and type; None only when the registry clearly says 404."""
         response = self._send(
-            "HEAD", f"/v2/{self.repository}/manifests/{reference}", what=what,
+            "HEAD",
+            f"/v2/{self.repository}/manifests/{reference}",
+            what=what,
             headers={"Accept": _ACCEPT},
         )
         if response.status_code == 404:
@@ -176,11 +180,15 @@ class RegistryClient:
     def get_manifest(self, digest, what):
         """The manifest's bytes, checked against the digest they were asked for."""
         response = self._send(
-            "GET", f"/v2/{self.repository}/manifests/{digest}", what=what,
+            "GET",
+            f"/v2/{self.repository}/manifests/{digest}",
+            what=what,
             headers={"Accept": _ACCEPT},
         )
         if response.status_code == 404:
-            raise SourceNotFoundError(f"{what}: {self.host}/{self.repository}@{digest} is not there")
+            raise SourceNotFoundError(
+                f"{what}: {self.host}/{self.repository}@{digest} is not there"
+            )
         if response.status_code != 200:
             raise self._failure(response, what)
         body = response.content
@@ -193,8 +201,11 @@ class RegistryClient:
 
     def put_manifest(self, reference, body, media_type, what):
         response = self._send(
-            "PUT", f"/v2/{self.repository}/manifests/{reference}", what=what,
-            headers={"Content-Type": media_type}, data=body,
+            "PUT",
+            f"/v2/{self.repository}/manifests/{reference}",
+            what=what,
+            headers={"Content-Type": media_type},
+            data=body,
         )
         if response.status_code not in (200, 201):
             raise self._failure(response, what)
@@ -219,8 +230,12 @@ class RegistryClient:
         url = self._base + path
         try:
             response = self._session.request(
-                method, url, headers=headers, data=data,
-                timeout=timeout_for(self._deadline, what), allow_redirects=method == "GET",
+                method,
+                url,
+                headers=headers,
+                data=data,
+                timeout=timeout_for(self._deadline, what),
+                allow_redirects=method == "GET",
             )
         except requests.RequestException as error:
             raise RegistryError(f"{what}: cannot reach {self.host}: {_describe(error)}") from None
@@ -240,7 +255,9 @@ class RegistryClient:
                 f"{what}: the {self.role} registry {self.host} is rate limiting (429) and the "
                 f"retries are used up{detail}; try again later"
             )
-        return RegistryError(f"{what}: the {self.role} registry {self.host} answered {status}{detail}")
+        return RegistryError(
+            f"{what}: the {self.role} registry {self.host} answered {status}{detail}"
+        )
 
 
 def _describe(error):
@@ -279,7 +296,11 @@ def _jwt_granted_actions(token, repository):
         return None
     granted = set()
     for entry in access:
-        if isinstance(entry, dict) and entry.get("type") == "repository" and entry.get("name") == repository:
+        if (
+            isinstance(entry, dict)
+            and entry.get("type") == "repository"
+            and entry.get("name") == repository
+        ):
             granted.update(entry.get("actions") or [])
     return granted
 

@@ -11,7 +11,6 @@ import threading
 from dataclasses import dataclass
 
 import pytest
-
 from standins.stack import StandInStack
 
 _unique = itertools.count(1)
@@ -53,7 +52,10 @@ def run_cli(arguments, environment, watch_processes=False, timeout=120):
     environment = dict(environment, TMPDIR=tmpdir)
     process = subprocess.Popen(
         [sys.executable, "-m", "ecr_to_docker", *arguments],
-        env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     seen = set()
     watcher = None

@@ -12,7 +12,6 @@ import threading
 from types import SimpleNamespace
 
 import pytest
-
 from ecr_to_docker import promote_command
 from ecr_to_docker.errors import InvalidInputError
 
@@ -75,10 +74,15 @@ def run(trap, tmp_path):
         before = trap.connections
         completed = subprocess.run(
             [sys.executable, "-m", "ecr_to_docker", *arguments],
-            env=environment, capture_output=True, text=True, timeout=60,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         return SimpleNamespace(
-            code=completed.returncode, stdout=completed.stdout, stderr=completed.stderr,
+            code=completed.returncode,
+            stdout=completed.stdout,
+            stderr=completed.stderr,
             connections=trap.connections - before,
         )
 
@@ -106,8 +110,12 @@ def run(trap, tmp_path):
         ([f"{ECR}/app:1"], {"DOCKERHUB_NAMESPACE": "team;rm -rf /"}, (), "is not valid"),
         ([f"{ECR}/app:1"], {"DOCKERHUB_NAMESPACE": "te\nam"}, (), "is not valid"),
         ([f"{ECR}/app:1"], {"DOCKERHUB_NAMESPACE": "$(id)"}, (), "is not valid"),
-        ([f"{ECR}/app:1", "--destination", f"docker.io/team/app@sha256:{'a' * 64}"], {}, (),
-         "must name a tag"),
+        (
+            [f"{ECR}/app:1", "--destination", f"docker.io/team/app@sha256:{'a' * 64}"],
+            {},
+            (),
+            "must name a tag",
+        ),
         ([f"{ECR}/app:1", "--destination", "docker.io/Team/app:1"], {}, (), "must be lowercase"),
         ([f"{ECR}/app:1", "--timeout", "soon"], {}, (), "not a number of seconds"),
         ([f"{ECR}/app:1", "--timeout", "-5"], {}, (), "positive number"),
@@ -116,23 +124,55 @@ def run(trap, tmp_path):
         ([f"{ECR}/app:1", "--ecr-registry-id", "42"], {}, (), "12-digit AWS account"),
         ([f"{ECR}/app:1"], {"CRANE": "/nonexistent/crane"}, (), "go install github.com/google"),
         ([], {}, (), "no SOURCE given"),
-        ([f"{ECR}/a:1", f"{ECR}/b:1", "--destination", "docker.io/x/y:1"], {}, (),
-         "applies to a single SOURCE"),
+        (
+            [f"{ECR}/a:1", f"{ECR}/b:1", "--destination", "docker.io/x/y:1"],
+            {},
+            (),
+            "applies to a single SOURCE",
+        ),
         ([f"{ECR}/a:1", f"{ECR}/x/a:1"], {}, (), "each destination tag can be published once"),
         ([f"{ECR}/a:1", f"{ECR}/B:1"], {}, (), "must be lowercase"),
         ([f"{ECR}/a:1", "--jobs", "0"], {}, (), "--jobs must be between 1 and 32"),
         ([f"{ECR}/a:1", "--from-file", "/nonexistent"], {}, (), "cannot be read"),
     ],
-    ids=["uppercase-repo", "129-char-tag", "shell-in-tag", "newline-in-tag", "short-digest",
-         "no-tag", "digest-without-destination", "foreign-host", "bad-account", "bad-region",
-         "no-username", "no-password", "empty-password", "no-namespace", "uppercase-namespace",
-         "shell-in-namespace", "newline-in-namespace", "substitution-in-namespace",
-         "digest-destination", "uppercase-destination", "timeout-word", "timeout-negative",
-         "timeout-nan", "report-directory-missing", "short-registry-id", "crane-missing",
-         "no-source", "two-sources-one-destination", "two-sources-same-destination",
-         "second-source-invalid", "zero-jobs", "missing-list"],
+    ids=[
+        "uppercase-repo",
+        "129-char-tag",
+        "shell-in-tag",
+        "newline-in-tag",
+        "short-digest",
+        "no-tag",
+        "digest-without-destination",
+        "foreign-host",
+        "bad-account",
+        "bad-region",
+        "no-username",
+        "no-password",
+        "empty-password",
+        "no-namespace",
+        "uppercase-namespace",
+        "shell-in-namespace",
+        "newline-in-namespace",
+        "substitution-in-namespace",
+        "digest-destination",
+        "uppercase-destination",
+        "timeout-word",
+        "timeout-negative",
+        "timeout-nan",
+        "report-directory-missing",
+        "short-registry-id",
+        "crane-missing",
+        "no-source",
+        "two-sources-one-destination",
+        "two-sources-same-destination",
+        "second-source-invalid",
+        "zero-jobs",
+        "missing-list",
+    ],
 )
-def test_bad_input_exits_2_with_a_clear_message_before_any_connection(run, arguments, env, drop, message):
+def test_bad_input_exits_2_with_a_clear_message_before_any_connection(
+    run, arguments, env, drop, message
+):
     result = run("promote", *arguments, env=env, drop=drop)
 
     assert result.code == 2, result.stderr
@@ -143,7 +183,12 @@ def test_bad_input_exits_2_with_a_clear_message_before_any_connection(run, argum
 
 @pytest.mark.parametrize(
     "arguments",
-    [["promote", f"{ECR}/app:1", "--if-exists", "overwrite"], ["promote", "--bogus"], ["frobnicate"], []],
+    [
+        ["promote", f"{ECR}/app:1", "--if-exists", "overwrite"],
+        ["promote", "--bogus"],
+        ["frobnicate"],
+        [],
+    ],
     ids=["bad-choice", "unknown-flag", "unknown-command", "no-command"],
 )
 def test_usage_errors_exit_2(run, arguments):
@@ -157,31 +202,56 @@ def test_help_names_every_environment_fallback_and_the_exit_codes(run):
     result = run("promote", "--help")
 
     assert result.code == 0
-    for variable in ("ECR_TO_DOCKER_DESTINATION", "ECR_TO_DOCKER_IF_EXISTS", "ECR_TO_DOCKER_DRY_RUN",
-                     "ECR_TO_DOCKER_REPORT", "ECR_TO_DOCKER_ECR_REGISTRY_ID",
-                     "ECR_TO_DOCKER_AWS_REGION", "ECR_TO_DOCKER_INSECURE_REGISTRY",
-                     "ECR_TO_DOCKER_TIMEOUT", "ECR_TO_DOCKER_VERBOSE", "ECR_TO_DOCKER_SOURCE"):
-        assert variable in result.stdout.replace("\n", " ").replace("  ", " ") or variable in result.stdout
+    for variable in (
+        "ECR_TO_DOCKER_DESTINATION",
+        "ECR_TO_DOCKER_IF_EXISTS",
+        "ECR_TO_DOCKER_DRY_RUN",
+        "ECR_TO_DOCKER_REPORT",
+        "ECR_TO_DOCKER_ECR_REGISTRY_ID",
+        "ECR_TO_DOCKER_AWS_REGION",
+        "ECR_TO_DOCKER_INSECURE_REGISTRY",
+        "ECR_TO_DOCKER_TIMEOUT",
+        "ECR_TO_DOCKER_VERBOSE",
+        "ECR_TO_DOCKER_SOURCE",
+    ):
+        assert (
+            variable in result.stdout.replace("\n", " ").replace("  ", " ")
+            or variable in result.stdout
+        )
     assert "3  the destination tag already exists" in result.stdout
 
 
 def test_flags_fall_back_to_their_environment_variables(run):
-    result = run("promote", env={"ECR_TO_DOCKER_SOURCE": f"{ECR}/app:1", "ECR_TO_DOCKER_TIMEOUT": "x"})
+    result = run(
+        "promote", env={"ECR_TO_DOCKER_SOURCE": f"{ECR}/app:1", "ECR_TO_DOCKER_TIMEOUT": "x"}
+    )
 
     assert result.code == 2
     assert "--timeout 'x'" in result.stderr
 
 
 def _args(**overrides):
-    values = dict(sources=[f"{ECR}/edp/app:1.0"], destination=None, if_exists="fail",
-                  dry_run=False, report=None, ecr_registry_id=None, aws_region=None,
-                  insecure_registry=[], timeout="60")
+    values = dict(
+        sources=[f"{ECR}/edp/app:1.0"],
+        destination=None,
+        if_exists="fail",
+        dry_run=False,
+        report=None,
+        ecr_registry_id=None,
+        aws_region=None,
+        insecure_registry=[],
+        timeout="60",
+    )
     values.update(overrides)
     return SimpleNamespace(**values)
 
 
-ENVIRONMENT = {"DOCKERHUB_USERNAME": "u", "DOCKERHUB_PASSWORD": "p", "DOCKERHUB_NAMESPACE": "team",
-               "CRANE": "/bin/true"}
+ENVIRONMENT = {
+    "DOCKERHUB_USERNAME": "u",
+    "DOCKERHUB_PASSWORD": "p",
+    "DOCKERHUB_NAMESPACE": "team",
+    "CRANE": "/bin/true",
+}
 
 
 @pytest.mark.parametrize(
@@ -195,15 +265,25 @@ ENVIRONMENT = {"DOCKERHUB_USERNAME": "u", "DOCKERHUB_PASSWORD": "p", "DOCKERHUB_
         (f"{ECR}/edp/app:1.0", "ghcr.io/o/n:v2", "team", "ghcr.io/o/n:v2"),
         (f"{ECR}/edp/app@sha256:{'b' * 64}", "docker.io/o/n:v3", "team", "docker.io/o/n:v3"),
     ],
-    ids=["default", "deep-path", "trailing-newline-namespace", "spaces-namespace", "explicit-no-tag",
-         "explicit", "digest-source"],
+    ids=[
+        "default",
+        "deep-path",
+        "trailing-newline-namespace",
+        "spaces-namespace",
+        "explicit-no-tag",
+        "explicit",
+        "digest-source",
+    ],
 )
-def test_the_destination_is_resolved_from_source_namespace_and_flag(monkeypatch, source, destination,
-                                                                      namespace, expected):
+def test_the_destination_is_resolved_from_source_namespace_and_flag(
+    monkeypatch, source, destination, namespace, expected
+):
     monkeypatch.setenv("CRANE", "/bin/true")
     environ = dict(ENVIRONMENT, DOCKERHUB_NAMESPACE=namespace)
 
-    request, _ = promote_command.build_request(_args(sources=[source], destination=destination), environ)
+    request, _ = promote_command.build_request(
+        _args(sources=[source], destination=destination), environ
+    )
 
     assert str(request.destination) == expected
 

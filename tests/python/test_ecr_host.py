@@ -1,7 +1,6 @@
 """Account and region are read from every form of ECR host."""
 
 import pytest
-
 from ecr_to_docker import ecr_host
 from ecr_to_docker.errors import InvalidInputError
 
@@ -9,19 +8,63 @@ from ecr_to_docker.errors import InvalidInputError
 @pytest.mark.parametrize(
     "host, account, region, fips, dualstack",
     [
-        ("123456789012.dkr.ecr.eu-central-1.amazonaws.com", "123456789012", "eu-central-1", False, False),
-        ("123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com", "123456789012", "us-gov-west-1", True, False),
-        ("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn", "123456789012", "cn-north-1", False, False),
+        (
+            "123456789012.dkr.ecr.eu-central-1.amazonaws.com",
+            "123456789012",
+            "eu-central-1",
+            False,
+            False,
+        ),
+        (
+            "123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com",
+            "123456789012",
+            "us-gov-west-1",
+            True,
+            False,
+        ),
+        (
+            "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn",
+            "123456789012",
+            "cn-north-1",
+            False,
+            False,
+        ),
         ("123456789012.dkr-ecr.us-east-1.on.aws", "123456789012", "us-east-1", False, True),
         ("123456789012.dkr-ecr-fips.us-east-2.on.aws", "123456789012", "us-east-2", True, True),
-        ("123456789012.dkr-ecr.cn-northwest-1.on.amazonwebservices.com.cn", "123456789012",
-         "cn-northwest-1", False, True),
-        ("123456789012.dkr.ecr.us-iso-east-1.c2s.ic.gov", "123456789012", "us-iso-east-1", False, False),
-        ("123456789012.dkr.ecr.ap-southeast-4.amazonaws.com", "123456789012", "ap-southeast-4", False, False),
+        (
+            "123456789012.dkr-ecr.cn-northwest-1.on.amazonwebservices.com.cn",
+            "123456789012",
+            "cn-northwest-1",
+            False,
+            True,
+        ),
+        (
+            "123456789012.dkr.ecr.us-iso-east-1.c2s.ic.gov",
+            "123456789012",
+            "us-iso-east-1",
+            False,
+            False,
+        ),
+        (
+            "123456789012.dkr.ecr.ap-southeast-4.amazonaws.com",
+            "123456789012",
+            "ap-southeast-4",
+            False,
+            False,
+        ),
         ("123456789012.DKR.ECR.EU-WEST-1.AMAZONAWS.COM", "123456789012", "eu-west-1", False, False),
     ],
-    ids=["standard", "fips", "china", "dualstack", "dualstack-fips", "dualstack-china", "iso",
-         "new-region", "uppercase"],
+    ids=[
+        "standard",
+        "fips",
+        "china",
+        "dualstack",
+        "dualstack-fips",
+        "dualstack-china",
+        "iso",
+        "new-region",
+        "uppercase",
+    ],
 )
 def test_ecr_hosts_give_account_and_region(host, account, region, fips, dualstack):
     parsed = ecr_host.parse_host(host)
@@ -51,8 +94,11 @@ def test_a_nearly_ecr_host_is_an_error_not_a_foreign_registry(host):
 
 
 def test_explicit_account_and_region_override_the_host():
-    resolved = ecr_host.resolve("123456789012.dkr.ecr.eu-central-1.amazonaws.com",
-                                registry_id="210987654321", region="us-west-2")
+    resolved = ecr_host.resolve(
+        "123456789012.dkr.ecr.eu-central-1.amazonaws.com",
+        registry_id="210987654321",
+        region="us-west-2",
+    )
 
     assert (resolved.account, resolved.region) == ("210987654321", "us-west-2")
 

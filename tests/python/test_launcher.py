@@ -29,28 +29,46 @@ def workdir(tmp_path_factory):
 
 
 def launch(arguments, environment):
-    return subprocess.run(["bash", LAUNCHER, *arguments], env=environment,
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        ["bash", LAUNCHER, *arguments], env=environment, capture_output=True, text=True, timeout=600
+    )
 
 
 def test_the_launcher_installs_the_package_and_performs_a_real_promotion(stack, workdir, repo_name):
     digest, _, _ = stack.source_pusher().push_image(repo_name, "1.0", [8192], seed=repo_name)
     environment = stack.environment(
-        PATH=system_path_without_ecr_to_docker(), CRANE=CRANE,
-        ECR_TO_DOCKER_PIP_SPEC=os.path.join(ROOT, "python"), ECR_TO_DOCKER_WORKDIR=str(workdir),
-        VIRTUAL_ENV=None, PYTHONPATH=None,
+        PATH=system_path_without_ecr_to_docker(),
+        CRANE=CRANE,
+        ECR_TO_DOCKER_PIP_SPEC=os.path.join(ROOT, "python"),
+        ECR_TO_DOCKER_WORKDIR=str(workdir),
+        VIRTUAL_ENV=None,
+        PYTHONPATH=None,
     )
 
-    run = launch(["promote", stack.source(repo_name, "1.0"), "--destination",
-                  stack.destination(repo_name, "1.0")], environment)
+    run = launch(
+        [
+            "promote",
+            stack.source(repo_name, "1.0"),
+            "--destination",
+            stack.destination(repo_name, "1.0"),
+        ],
+        environment,
+    )
 
     assert run.returncode == 0, run.stderr
     assert "installing" in run.stderr
     assert f'"destination_digest": "{digest}"' in run.stdout
     assert (workdir / "ecr-to-docker-0.1.0-venv" / "bin" / "ecr-to-docker").exists()
 
-    again = launch(["promote", stack.source(repo_name, "1.0"), "--destination",
-                    stack.destination(repo_name, "1.0")], environment)
+    again = launch(
+        [
+            "promote",
+            stack.source(repo_name, "1.0"),
+            "--destination",
+            stack.destination(repo_name, "1.0"),
+        ],
+        environment,
+    )
 
     assert again.returncode == 3
     assert "installed by an earlier run" in again.stderr
@@ -59,7 +77,10 @@ def test_the_launcher_installs_the_package_and_performs_a_real_promotion(stack, 
 def test_without_crane_the_launcher_stops_with_how_to_install_it(stack, tmp_path):
     environment = stack.environment(
         PATH=system_path_without_ecr_to_docker().replace(os.path.dirname(CRANE), "/nonexistent"),
-        CRANE=None, ECR_TO_DOCKER_WORKDIR=str(tmp_path), VIRTUAL_ENV=None, PYTHONPATH=None,
+        CRANE=None,
+        ECR_TO_DOCKER_WORKDIR=str(tmp_path),
+        VIRTUAL_ENV=None,
+        PYTHONPATH=None,
     )
 
     run = launch(["promote", stack.source("any/app", "1.0")], environment)

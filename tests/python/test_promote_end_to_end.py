@@ -10,7 +10,6 @@ import sys
 import time
 
 import pytest
-
 from standins import stack as standin
 
 MiB = 1024 * 1024
@@ -35,12 +34,16 @@ def hub_digest(stack, repository, tag):
     pusher = stack.hub_pusher_for(repository)
     response = pusher.session.head(
         f"{stack.hub.url}/v2/{repository}/manifests/{tag}",
-        headers={"Accept": ", ".join([
-            "application/vnd.docker.distribution.manifest.v2+json",
-            "application/vnd.docker.distribution.manifest.list.v2+json",
-            "application/vnd.oci.image.manifest.v1+json",
-            "application/vnd.oci.image.index.v1+json",
-        ])},
+        headers={
+            "Accept": ", ".join(
+                [
+                    "application/vnd.docker.distribution.manifest.v2+json",
+                    "application/vnd.docker.distribution.manifest.list.v2+json",
+                    "application/vnd.oci.image.manifest.v1+json",
+                    "application/vnd.oci.image.index.v1+json",
+                ]
+            )
+        },
     )
     if response.status_code == 404:
         return None
@@ -56,10 +59,16 @@ def destination_repository(name):
 
 
 def test_a_docker_v2_image_is_promoted_with_its_digest_unchanged(stack, cli, repo_name):
-    digest, _, _ = stack.source_pusher().push_image(f"edp/{repo_name}", "1.2.3", [MiB, 4096], seed=repo_name)
+    digest, _, _ = stack.source_pusher().push_image(
+        f"edp/{repo_name}", "1.2.3", [MiB, 4096], seed=repo_name
+    )
 
-    run = cli("promote", stack.source(f"edp/{repo_name}", "1.2.3"),
-              "--destination", stack.destination(repo_name, "1.2.3"))
+    run = cli(
+        "promote",
+        stack.source(f"edp/{repo_name}", "1.2.3"),
+        "--destination",
+        stack.destination(repo_name, "1.2.3"),
+    )
 
     assert run.returncode == 0, run.stderr
     assert run.result["status"] == "promoted"
@@ -70,21 +79,39 @@ def test_a_docker_v2_image_is_promoted_with_its_digest_unchanged(stack, cli, rep
 
 
 def test_an_oci_image_is_promoted_with_its_digest_unchanged(stack, cli, repo_name):
-    digest, _, _ = stack.source_pusher().push_image(repo_name, "v1", [MiB], seed=repo_name, oci=True)
+    digest, _, _ = stack.source_pusher().push_image(
+        repo_name, "v1", [MiB], seed=repo_name, oci=True
+    )
 
-    run = cli("promote", stack.source(repo_name, "v1"), "--destination", stack.destination(repo_name, "v1"))
+    run = cli(
+        "promote",
+        stack.source(repo_name, "v1"),
+        "--destination",
+        stack.destination(repo_name, "v1"),
+    )
 
     assert run.returncode == 0, run.stderr
-    assert run.result["media_type"] == "application/vnd.oci.image.index.v1+json".replace("index", "manifest")
+    assert run.result["media_type"] == "application/vnd.oci.image.index.v1+json".replace(
+        "index", "manifest"
+    )
     assert hub_digest(stack, destination_repository(repo_name), "v1") == digest
 
 
 def test_a_multi_platform_index_keeps_its_digest_and_every_child(stack, cli, repo_name):
     digest, _, children = stack.source_pusher().push_index(
-        repo_name, "2.0", ["linux/amd64", "linux/arm64", "linux/s390x"], [256 * 1024], seed=repo_name
+        repo_name,
+        "2.0",
+        ["linux/amd64", "linux/arm64", "linux/s390x"],
+        [256 * 1024],
+        seed=repo_name,
     )
 
-    run = cli("promote", stack.source(repo_name, "2.0"), "--destination", stack.destination(repo_name, "2.0"))
+    run = cli(
+        "promote",
+        stack.source(repo_name, "2.0"),
+        "--destination",
+        stack.destination(repo_name, "2.0"),
+    )
 
     assert run.returncode == 0, run.stderr
     assert run.result["destination_digest"] == digest
@@ -98,8 +125,12 @@ def test_a_multi_platform_index_keeps_its_digest_and_every_child(stack, cli, rep
 def test_a_source_given_by_digest_is_promoted_under_the_destination_tag(stack, cli, repo_name):
     digest, _, _ = stack.source_pusher().push_image(repo_name, "build-7", [4096], seed=repo_name)
 
-    run = cli("promote", f"{stack.ecr.host}/{repo_name}@{digest}",
-              "--destination", stack.destination(repo_name, "release"))
+    run = cli(
+        "promote",
+        f"{stack.ecr.host}/{repo_name}@{digest}",
+        "--destination",
+        stack.destination(repo_name, "release"),
+    )
 
     assert run.returncode == 0, run.stderr
     assert hub_digest(stack, destination_repository(repo_name), "release") == digest
@@ -115,7 +146,12 @@ def test_an_existing_tag_with_another_digest_is_refused_and_left_unchanged(stack
     )
     blobs_before = stack.hub.blob_count()
 
-    run = cli("promote", stack.source(repo_name, "1.0"), "--destination", stack.destination(repo_name, "1.0"))
+    run = cli(
+        "promote",
+        stack.source(repo_name, "1.0"),
+        "--destination",
+        stack.destination(repo_name, "1.0"),
+    )
 
     assert run.returncode == 3
     assert run.result["status"] == "refused"
@@ -126,9 +162,16 @@ def test_an_existing_tag_with_another_digest_is_refused_and_left_unchanged(stack
     assert stack.hub.blob_count() == blobs_before
 
 
-def test_an_identical_rerun_is_refused_by_default_and_accepted_with_skip_identical(stack, cli, repo_name):
+def test_an_identical_rerun_is_refused_by_default_and_accepted_with_skip_identical(
+    stack, cli, repo_name
+):
     digest, _, _ = stack.source_pusher().push_image(repo_name, "3.1", [4096], seed=repo_name)
-    arguments = ["promote", stack.source(repo_name, "3.1"), "--destination", stack.destination(repo_name, "3.1")]
+    arguments = [
+        "promote",
+        stack.source(repo_name, "3.1"),
+        "--destination",
+        stack.destination(repo_name, "3.1"),
+    ]
     assert cli(*arguments).returncode == 0
 
     default = cli(*arguments)
@@ -149,8 +192,14 @@ def test_skip_identical_still_refuses_a_tag_holding_another_image(stack, cli, re
         destination_repository(repo_name), "1.0", [4096], seed="theirs"
     )
 
-    run = cli("promote", stack.source(repo_name, "1.0"), "--destination",
-              stack.destination(repo_name, "1.0"), "--if-exists", "skip-identical")
+    run = cli(
+        "promote",
+        stack.source(repo_name, "1.0"),
+        "--destination",
+        stack.destination(repo_name, "1.0"),
+        "--if-exists",
+        "skip-identical",
+    )
 
     assert run.returncode == 3
 
@@ -158,8 +207,13 @@ def test_skip_identical_still_refuses_a_tag_holding_another_image(stack, cli, re
 def test_a_dry_run_checks_everything_and_writes_nothing(stack, cli, repo_name):
     digest, _, _ = stack.source_pusher().push_image(repo_name, "1.0", [4096], seed=repo_name)
 
-    run = cli("promote", stack.source(repo_name, "1.0"), "--destination",
-              stack.destination(repo_name, "1.0"), "--dry-run")
+    run = cli(
+        "promote",
+        stack.source(repo_name, "1.0"),
+        "--destination",
+        stack.destination(repo_name, "1.0"),
+        "--dry-run",
+    )
 
     assert run.returncode == 0, run.stderr
     assert run.result["status"] == "dry-run"
@@ -173,8 +227,13 @@ def test_a_dry_run_checks_everything_and_writes_nothing(stack, cli, repo_name):
 def test_a_wrong_docker_hub_password_exits_4_and_copies_nothing(stack, cli, repo_name):
     stack.source_pusher().push_image(repo_name, "1.0", [4096], seed=repo_name)
 
-    run = cli("promote", stack.source(repo_name, "1.0"), "--destination",
-              stack.destination(repo_name, "1.0"), env={"DOCKERHUB_PASSWORD": "not-the-password"})
+    run = cli(
+        "promote",
+        stack.source(repo_name, "1.0"),
+        "--destination",
+        stack.destination(repo_name, "1.0"),
+        env={"DOCKERHUB_PASSWORD": "not-the-password"},
+    )
 
     assert run.returncode == 4
     assert "refused the credentials" in run.stderr
@@ -196,7 +255,12 @@ def test_a_failing_token_service_exits_5_and_copies_nothing(stack, cli, repo_nam
     stack.source_pusher().push_image(repo_name, "1.0", [4096], seed=repo_name)
     stack.token_server.fail_with = 503
     try:
-        run = cli("promote", stack.source(repo_name, "1.0"), "--destination", stack.destination(repo_name, "1.0"))
+        run = cli(
+            "promote",
+            stack.source(repo_name, "1.0"),
+            "--destination",
+            stack.destination(repo_name, "1.0"),
+        )
     finally:
         stack.token_server.fail_with = None
 
@@ -206,8 +270,15 @@ def test_a_failing_token_service_exits_5_and_copies_nothing(stack, cli, repo_nam
     assert not stack.hub.has_repository(destination_repository(repo_name))
 
 
-def test_a_missing_source_image_is_a_clear_error_that_is_neither_success_nor_refusal(stack, cli, repo_name):
-    run = cli("promote", stack.source(repo_name, "9.9.9"), "--destination", stack.destination(repo_name, "9.9.9"))
+def test_a_missing_source_image_is_a_clear_error_that_is_neither_success_nor_refusal(
+    stack, cli, repo_name
+):
+    run = cli(
+        "promote",
+        stack.source(repo_name, "9.9.9"),
+        "--destination",
+        stack.destination(repo_name, "9.9.9"),
+    )
 
     assert run.returncode == 5
     assert "does not exist" in run.stderr
@@ -217,11 +288,19 @@ def test_a_missing_source_image_is_a_clear_error_that_is_neither_success_nor_ref
 def test_wrong_aws_credentials_exit_4(stack, cli, repo_name):
     # moto accepts any key unless told otherwise; a region with no ECR answers like AWS
     # does for an unknown client. Use a broken endpoint instead: the ECR API refusing.
-    run = cli("promote", stack.source(repo_name, "1.0"), "--destination",
-              stack.destination(repo_name, "1.0"),
-              env={"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None,
-                   "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
-                   "AWS_EC2_METADATA_DISABLED": "true"})
+    run = cli(
+        "promote",
+        stack.source(repo_name, "1.0"),
+        "--destination",
+        stack.destination(repo_name, "1.0"),
+        env={
+            "AWS_ACCESS_KEY_ID": None,
+            "AWS_SECRET_ACCESS_KEY": None,
+            "AWS_CONFIG_FILE": "/nonexistent",
+            "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+            "AWS_EC2_METADATA_DISABLED": "true",
+        },
+    )
 
     assert run.returncode == 4
     assert "no AWS credentials" in run.stderr
@@ -235,7 +314,12 @@ def test_a_password_full_of_shell_and_config_characters_works(stack, cli, repo_n
         assert character in standin.HUB_PASSWORD
     stack.source_pusher().push_image(repo_name, "1.0", [4096], seed=repo_name)
 
-    run = cli("promote", stack.source(repo_name, "1.0"), "--destination", stack.destination(repo_name, "1.0"))
+    run = cli(
+        "promote",
+        stack.source(repo_name, "1.0"),
+        "--destination",
+        stack.destination(repo_name, "1.0"),
+    )
 
     assert run.returncode == 0, run.stderr
 
@@ -244,8 +328,12 @@ def test_the_ecr_token_is_asked_of_the_source_region_not_the_default_one(stack, 
     stack.source_pusher().push_image(repo_name, "1.0", [4096], seed=repo_name)
     assert standin.DEFAULT_REGION != standin.ECR_REGION
 
-    run = cli("promote", stack.source(repo_name, "1.0"), "--destination",
-              stack.destination(repo_name, "1.0"))
+    run = cli(
+        "promote",
+        stack.source(repo_name, "1.0"),
+        "--destination",
+        stack.destination(repo_name, "1.0"),
+    )
 
     assert run.returncode == 0, run.stderr
     # moto answers in the region the request was signed for, and names it in the endpoint.
@@ -253,14 +341,21 @@ def test_the_ecr_token_is_asked_of_the_source_region_not_the_default_one(stack, 
     assert f"in {standin.ECR_REGION} (proxy endpoint {endpoint})" in run.stderr
 
 
-def test_a_broken_credential_helper_in_the_agents_docker_config_does_not_matter(stack, cli, repo_name):
+def test_a_broken_credential_helper_in_the_agents_docker_config_does_not_matter(
+    stack, cli, repo_name
+):
     docker_directory = os.path.join(stack.home, ".docker")
     os.makedirs(docker_directory, exist_ok=True)
     with open(os.path.join(docker_directory, "config.json"), "w") as config:
         json.dump({"credsStore": "does-not-exist", "credHelpers": {stack.hub.host: "nope"}}, config)
     try:
         stack.source_pusher().push_image(repo_name, "1.0", [4096], seed=repo_name)
-        run = cli("promote", stack.source(repo_name, "1.0"), "--destination", stack.destination(repo_name, "1.0"))
+        run = cli(
+            "promote",
+            stack.source(repo_name, "1.0"),
+            "--destination",
+            stack.destination(repo_name, "1.0"),
+        )
     finally:
         shutil.rmtree(docker_directory)
 
@@ -272,11 +367,26 @@ def test_no_secret_appears_in_output_report_or_any_command_line(stack, cli, repo
     report = tmp_path / "report.json"
 
     runs = [
-        cli("promote", stack.source(repo_name, "1.0"), "--destination", stack.destination(repo_name, "1.0"),
-            "-v", "--report", report, watch_processes=True,
-            env={"AWS_SECRET_ACCESS_KEY": "testing-secret-key-value"}),
-        cli("promote", stack.source(repo_name, "1.0"), "--destination", stack.destination(repo_name, "1.0"),
-            "-v", watch_processes=True, env={"DOCKERHUB_PASSWORD": standin.HUB_PASSWORD + "x"}),
+        cli(
+            "promote",
+            stack.source(repo_name, "1.0"),
+            "--destination",
+            stack.destination(repo_name, "1.0"),
+            "-v",
+            "--report",
+            report,
+            watch_processes=True,
+            env={"AWS_SECRET_ACCESS_KEY": "testing-secret-key-value"},
+        ),
+        cli(
+            "promote",
+            stack.source(repo_name, "1.0"),
+            "--destination",
+            stack.destination(repo_name, "1.0"),
+            "-v",
+            watch_processes=True,
+            env={"DOCKERHUB_PASSWORD": standin.HUB_PASSWORD + "x"},
+        ),
     ]
 
     assert runs[0].returncode == 0 and runs[1].returncode == 4
@@ -291,7 +401,12 @@ def test_no_secret_appears_in_output_report_or_any_command_line(stack, cli, repo
 
 def test_the_private_docker_config_is_gone_after_success_and_after_failure(stack, cli, repo_name):
     stack.source_pusher().push_image(repo_name, "1.0", [4096], seed=repo_name)
-    arguments = ["promote", stack.source(repo_name, "1.0"), "--destination", stack.destination(repo_name, "1.0")]
+    arguments = [
+        "promote",
+        stack.source(repo_name, "1.0"),
+        "--destination",
+        stack.destination(repo_name, "1.0"),
+    ]
 
     success, refusal = cli(*arguments), cli(*arguments)
 
@@ -300,17 +415,30 @@ def test_the_private_docker_config_is_gone_after_success_and_after_failure(stack
         assert os.listdir(run.tmpdir) == []
 
 
-@pytest.mark.parametrize("signal_number", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "sigint"])
-def test_a_signal_during_the_copy_stops_crane_and_removes_the_credentials(stack, repo_name, tmp_path,
-                                                                        signal_number):
+@pytest.mark.parametrize(
+    "signal_number", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "sigint"]
+)
+def test_a_signal_during_the_copy_stops_crane_and_removes_the_credentials(
+    stack, repo_name, tmp_path, signal_number
+):
     stack.source_pusher().push_image(repo_name, "1.0", [24 * MiB] * 4, seed=repo_name)
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
     environment = stack.environment(TMPDIR=str(tmpdir))
     process = subprocess.Popen(
-        [sys.executable, "-m", "ecr_to_docker", "promote", stack.source(repo_name, "1.0"),
-         "--destination", stack.destination(repo_name, "1.0")],
-        env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "ecr_to_docker",
+            "promote",
+            stack.source(repo_name, "1.0"),
+            "--destination",
+            stack.destination(repo_name, "1.0"),
+        ],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     crane_pid = _wait_for_child_named(process.pid, "crane", timeout=30)
 
@@ -354,14 +482,22 @@ def test_the_report_holds_the_result_and_timings(stack, cli, repo_name, tmp_path
     digest, _, _ = stack.source_pusher().push_image(repo_name, "1.0", [4096], seed=repo_name)
     report = tmp_path / "promotion.json"
 
-    run = cli("promote", stack.source(repo_name, "1.0"), "--destination",
-              stack.destination(repo_name, "1.0"), "--report", report)
+    run = cli(
+        "promote",
+        stack.source(repo_name, "1.0"),
+        "--destination",
+        stack.destination(repo_name, "1.0"),
+        "--report",
+        report,
+    )
 
     assert run.returncode == 0, run.stderr
     content = json.loads(report.read_text())
     assert content["status"] == "promoted"
     assert content["destination_digest"] == digest
-    assert {"ecr_login", "source_resolve", "destination_check", "copy", "verify", "total"} <= set(content["timings"])
+    assert {"ecr_login", "source_resolve", "destination_check", "copy", "verify", "total"} <= set(
+        content["timings"]
+    )
     assert not [name for name in os.listdir(tmp_path) if ".tmp-" in name]
 
 
@@ -370,8 +506,13 @@ def test_the_default_destination_is_docker_hub_under_the_namespace(stack, cli, r
 
     # --dry-run with the real Docker Hub unreachable: the destination is computed and
     # printed before anything fails, and the failure must be a network one (5), not "absent".
-    run = cli("promote", stack.source(f"team/{repo_name}", "1.0"), "--timeout", "5",
-              env={"HTTPS_PROXY": "http://127.0.0.1:9"})
+    run = cli(
+        "promote",
+        stack.source(f"team/{repo_name}", "1.0"),
+        "--timeout",
+        "5",
+        env={"HTTPS_PROXY": "http://127.0.0.1:9"},
+    )
 
     assert run.result["destination"] == f"docker.io/{standin.HUB_NAMESPACE}/{repo_name}:1.0"
     assert run.returncode == 5

@@ -1,10 +1,10 @@
 """Reference parsing follows the OCI distribution grammar, and refuses the rest clearly."""
 
 import pytest
-from hypothesis import given, strategies as st
-
 from ecr_to_docker import reference
 from ecr_to_docker.errors import InvalidInputError
+from hypothesis import given
+from hypothesis import strategies as st
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 ECR = "123456789012.dkr.ecr.eu-central-1.amazonaws.com"
@@ -24,14 +24,27 @@ ECR = "123456789012.dkr.ecr.eu-central-1.amazonaws.com"
         ("registry-1.docker.io/org/app:1", "docker.io", "org/app", "1", None),
         ("a/b---c:" + "x" * 128, "docker.io", "a/b---c", "x" * 128, None),
     ],
-    ids=["ecr", "ecr-digest", "tag-and-digest", "localhost", "separators", "hub-official",
-         "hub", "hub-index-alias", "hub-api-alias", "128-char-tag"],
+    ids=[
+        "ecr",
+        "ecr-digest",
+        "tag-and-digest",
+        "localhost",
+        "separators",
+        "hub-official",
+        "hub",
+        "hub-index-alias",
+        "hub-api-alias",
+        "128-char-tag",
+    ],
 )
 def test_valid_references_parse_into_their_parts(text, registry, repository, tag, digest):
     parsed = reference.parse(text)
 
     assert (parsed.registry, parsed.repository, parsed.tag, parsed.digest) == (
-        registry, repository, tag, digest
+        registry,
+        repository,
+        tag,
+        digest,
     )
 
 
@@ -57,9 +70,26 @@ def test_valid_references_parse_into_their_parts(text, registry, repository, tag
         ("bad_host.com/a:1", "not a valid host"),
         (f"{ECR}/" + "a" * 250 + ":1", "longer than 255"),
     ],
-    ids=["empty", "uppercase", "129-char-tag", "tag-dot", "tag-dash", "tag-shell", "tag-subst",
-         "newline", "leading-space", "no-tag", "short-digest", "uppercase-digest", "md5",
-         "double-dot", "trailing-slash", "double-slash", "underscore-host", "too-long"],
+    ids=[
+        "empty",
+        "uppercase",
+        "129-char-tag",
+        "tag-dot",
+        "tag-dash",
+        "tag-shell",
+        "tag-subst",
+        "newline",
+        "leading-space",
+        "no-tag",
+        "short-digest",
+        "uppercase-digest",
+        "md5",
+        "double-dot",
+        "trailing-slash",
+        "double-slash",
+        "underscore-host",
+        "too-long",
+    ],
 )
 def test_invalid_references_are_refused_with_a_message_that_says_why(text, message):
     with pytest.raises(InvalidInputError, match=message.replace("(", r"\(")):
