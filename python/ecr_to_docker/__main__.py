@@ -1,10 +1,7 @@
 """Entry point: the only place where errors become exit codes."""
 
-import json
 import signal
 import sys
-
-from ecr_to_docker import cli, errors, logs
 
 
 class Interrupted(BaseException):
@@ -19,12 +16,27 @@ def _raise_interrupted(signum, frame):
     raise Interrupted(signum)
 
 
-def _print_json(value):
-    sys.stdout.write(logs.redact(json.dumps(value, indent=2)) + "\n")
-    sys.stdout.flush()
-
-
 def main(argv=None):
+    # First of all, so that an abort even during start-up ends the same orderly way.
+    signal.signal(signal.SIGTERM, _raise_interrupted)
+    signal.signal(signal.SIGINT, _raise_interrupted)
+    try:
+        return _main(argv)
+    except Interrupted as interrupted:
+        _stop_children()
+        _print_json(
+            {"status": "interrupted", "error": str(interrupted), "exit_code": interrupted.exit_code}
+        )
+        print(
+            f"ecr-to-docker: ERROR stopped by {interrupted}; temporary credentials removed",
+            file=sys.stderr,
+        )
+        return interrupted.exit_code
+
+
+def _main(argv):
+    from ecr_to_docker import cli, errors, logs
+
     parser = cli.build_parser()
     args = parser.parse_args(argv)
     if not args.command:
@@ -33,10 +45,8 @@ def main(argv=None):
 
     logs.setup(verbose=args.verbose)
     log = logs.get("main")
-    signal.signal(signal.SIGTERM, _raise_interrupted)
-    signal.signal(signal.SIGINT, _raise_interrupted)
-
     try:
+        cli.check_environment_values(parser)
         if args.command == "promote":
             from ecr_to_docker import promote_command
 
@@ -47,25 +57,52 @@ def main(argv=None):
             result, exit_code = jenkins_credentials.run(args)
     except errors.EcrToDockerError as error:
         log.error(logs.redact(error))
-        # The promotion's JSON result is printed on failure too: callers read the status.
-        result = getattr(error, "result", None) or {
-            "status": error.status,
-            "error": logs.redact(error),
-            "exit_code": error.exit_code,
-        }
-        _print_json(result)
+        # The JSON result is printed on failure too: callers read the status.
+        _print_json(
+            getattr(error, "result", None)
+            or {
+                "status": error.status,
+                "error": logs.redact(error),
+                "exit_code": error.exit_code,
+            }
+        )
         return error.exit_code
-    except Interrupted as interrupted:
-        log.error("stopped by %s; temporary credentials removed", interrupted)
-        return interrupted.exit_code
     except Exception as error:  # noqa: BLE001 - the one place that turns anything into 1
         log.error("unexpected error: %s: %s", type(error).__name__, logs.redact(error))
         log.debug("details", exc_info=True)
+        _print_json(
+            getattr(error, "result", None)
+            or {
+                "status": "failed",
+                "error": f"unexpected error: {type(error).__name__}: {logs.redact(error)}",
+                "exit_code": 1,
+            }
+        )
         return 1
 
     if result is not None:
         _print_json(result)
     return exit_code
+
+
+def _print_json(value):
+    import json
+
+    from ecr_to_docker import logs
+
+    # Secrets are hidden in the values, not in the serialised text: a short password such
+    # as "false" must not turn the JSON itself into something else.
+    sys.stdout.write(json.dumps(logs.redact_values(value), indent=2) + "\n")
+    sys.stdout.flush()
+
+
+def _stop_children():
+    # Batch promotions run in worker threads whose `finally` blocks do not run when the
+    # main thread is interrupted; stop their crane processes and remove their
+    # credentials here. (A single promotion has already cleaned up by now.)
+    copier = sys.modules.get("ecr_to_docker.copier")
+    if copier is not None:
+        copier.stop_all()
 
 
 if __name__ == "__main__":

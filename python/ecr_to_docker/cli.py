@@ -24,8 +24,35 @@ exit codes:
 """
 
 
+_TRUE_WORDS = ("1", "true", "yes", "on")
+_FALSE_WORDS = ("", "0", "false", "no", "off")
+# Problems found in ECR_TO_DOCKER_* variables while the parser is built; reported by
+# check_environment_values() once logging is set up, as usage errors (exit 2).
+_environment_problems = []
+
+
 def env_name(flag):
     return ENV_PREFIX + flag.lstrip("-").replace("-", "_").upper()
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, with usage errors also reported as the JSON result on stdout."""
+
+    def error(self, message):
+        import json
+        import sys
+
+        sys.stdout.write(
+            json.dumps({"status": "invalid", "error": message, "exit_code": 2}, indent=2) + "\n"
+        )
+        super().error(message)
+
+
+def check_environment_values(parser):
+    from ecr_to_docker.errors import InvalidInputError
+
+    if _environment_problems:
+        raise InvalidInputError("; ".join(_environment_problems))
 
 
 class EnvDefault(argparse.Action):
@@ -33,12 +60,23 @@ class EnvDefault(argparse.Action):
 
     def __init__(self, option_strings, dest, default=None, help=None, **kwargs):
         variable = env_name(option_strings[-1])
+        # Set but empty counts as not set: the Jenkins step passes every variable, blank
+        # when unused.
         if os.environ.get(variable, "") != "":
             default = os.environ[variable]
+            choices = kwargs.get("choices")
+            if choices and default not in choices:
+                _environment_problems.append(
+                    f"{variable}={default!r} is not one of {', '.join(choices)}"
+                )
         help = f"{help} [env: {variable}]" if help else f"[env: {variable}]"
         super().__init__(option_strings, dest, default=default, help=help, **kwargs)
 
     def __call__(self, parser, namespace, values, option_string=None):
+        if isinstance(values, str) and not values.strip():
+            # An empty flag is most often an unset shell variable; guessing would publish
+            # somewhere the caller did not mean.
+            parser.error(f"{option_string} was given an empty value")
         setattr(namespace, self.dest, values)
 
 
@@ -51,6 +89,8 @@ class EnvDefaultList(EnvDefault):
             self.default = [item.strip() for item in self.default.split(",") if item.strip()]
 
     def __call__(self, parser, namespace, values, option_string=None):
+        if not values.strip():
+            parser.error(f"{option_string} was given an empty value")
         current = getattr(namespace, self.dest, None)
         # The environment's list is replaced, not extended, by the first flag given.
         if current is self.default or current is None:
@@ -59,11 +99,19 @@ class EnvDefaultList(EnvDefault):
 
 
 class EnvFlag(argparse.Action):
-    """A switch that is also on when ECR_TO_DOCKER_<FLAG> is 1, true or yes."""
+    """A switch that is also on when ECR_TO_DOCKER_<FLAG> is 1, true, yes or on.
+
+    Any other word is an error rather than "off": ECR_TO_DOCKER_DRY_RUN=enabled must not
+    quietly publish for real."""
 
     def __init__(self, option_strings, dest, help=None, **kwargs):
         variable = env_name(option_strings[-1])
-        default = os.environ.get(variable, "").strip().lower() in ("1", "true", "yes")
+        word = os.environ.get(variable, "").strip().lower()
+        default = word in _TRUE_WORDS
+        if word not in _TRUE_WORDS + _FALSE_WORDS:
+            _environment_problems.append(
+                f"{variable}={os.environ[variable]!r} is neither true/1/yes/on nor false/0/no/off"
+            )
         help = f"{help} [env: {variable}]"
         super().__init__(option_strings, dest, nargs=0, default=default, help=help, **kwargs)
 
@@ -239,14 +287,16 @@ exit codes:
 def build_parser():
     from ecr_to_docker import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="ecr-to-docker",
         description="Promote container images from Amazon ECR to Docker Hub, safely.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=ArgumentParser
+    )
     _add_promote(subparsers)
     _add_jenkins_credentials(subparsers)
     return parser

@@ -45,6 +45,13 @@ _WITHHELD_ENVIRONMENT = (
 )
 _AUTH_MARKERS = ("UNAUTHORIZED", "DENIED", "401 Unauthorized", "403 Forbidden")
 
+# Every crane process and credentials directory alive now, so that an abort can reach
+# those of worker threads too (see stop_all).
+_active_lock = threading.Lock()
+_active_processes = set()
+_active_directories = set()
+_stopping = threading.Event()
+
 
 def find_crane():
     path = os.environ.get("CRANE") or shutil.which("crane")
@@ -59,7 +66,11 @@ def find_crane():
 @contextmanager
 def private_docker_config(credentials_by_key):
     """A temporary DOCKER_CONFIG directory with `auths` for the given config keys."""
-    directory = tempfile.mkdtemp(prefix="ecr-to-docker-")  # mkdtemp makes it 0700
+    with _active_lock:
+        if _stopping.is_set():
+            raise RegistryError("not writing credentials: the run is being stopped")
+        directory = tempfile.mkdtemp(prefix="ecr-to-docker-")  # mkdtemp makes it 0700
+        _active_directories.add(directory)
     try:
         auths = {}
         for key, credentials in credentials_by_key.items():
@@ -73,6 +84,8 @@ def private_docker_config(credentials_by_key):
         yield directory
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+        with _active_lock:
+            _active_directories.discard(directory)
 
 
 def copy(crane, source, destination, config_directory, deadline, insecure=False, label=None):
@@ -85,17 +98,21 @@ def copy(crane, source, destination, config_directory, deadline, insecure=False,
     label = label or destination
 
     started = time.monotonic()
-    process = subprocess.Popen(
-        arguments,
-        env=environment,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        errors="replace",
-        # Its own process group, so that an abort can stop crane and anything it started.
-        start_new_session=True,
-    )
+    with _active_lock:
+        if _stopping.is_set():
+            raise RegistryError(f"copy of {label} not started: the run is being stopped")
+        process = subprocess.Popen(
+            arguments,
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+            # Its own process group, so that an abort can stop crane and all it started.
+            start_new_session=True,
+        )
+        _active_processes.add(process)
     last_lines = deque(maxlen=20)
     reader = threading.Thread(target=_read_lines, args=(process.stderr, last_lines), daemon=True)
     reader.start()
@@ -116,6 +133,8 @@ def copy(crane, source, destination, config_directory, deadline, insecure=False,
         if process.poll() is None:
             _stop(process)
         reader.join(timeout=5)
+        with _active_lock:
+            _active_processes.discard(process)
 
     if process.returncode != 0:
         detail = logs.redact(" | ".join(last_lines))[-800:] or f"exit code {process.returncode}"
@@ -123,6 +142,20 @@ def copy(crane, source, destination, config_directory, deadline, insecure=False,
             raise AuthenticationError(f"copy to {label} was refused by a registry: {detail}")
         raise RegistryError(f"copy to {label} failed: {detail}")
     return time.monotonic() - started
+
+
+def stop_all():
+    """Stop every crane process and remove every credentials directory, whichever thread
+    started them; no new copy starts afterwards. For aborts (SIGTERM, SIGINT)."""
+    with _active_lock:
+        _stopping.set()
+        processes = list(_active_processes)
+        directories = list(_active_directories)
+    for process in processes:
+        if process.poll() is None:
+            _stop(process)
+    for directory in directories:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def _read_lines(stream, last_lines):

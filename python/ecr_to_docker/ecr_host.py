@@ -37,7 +37,11 @@ def parse_host(host) -> Optional[EcrRegistry]:
     parse) is an error rather than None, so that a typo is not mistaken for a non-ECR
     registry.
     """
-    match = _ECR_HOST.fullmatch(host.lower())
+    host = host.lower()
+    # The default HTTPS port names the same registry.
+    if host.endswith(":443"):
+        host = host[: -len(":443")]
+    match = _ECR_HOST.fullmatch(host)
     if match:
         dualstack = match["suffix"] in _DUALSTACK_SUFFIXES
         # Dual-stack hosts use "dkr-ecr", the others "dkr.ecr".

@@ -5,8 +5,8 @@ import base64
 import threading
 from dataclasses import dataclass
 
-from ecr_to_docker import logs
-from ecr_to_docker.errors import AuthenticationError, RegistryError
+from ecr_to_docker import logs, parallel
+from ecr_to_docker.errors import AuthenticationError, InvalidInputError, RegistryError
 from ecr_to_docker.http_session import retry_settings
 from ecr_to_docker.registry import Credentials
 
@@ -47,9 +47,19 @@ def login(registry, deadline) -> EcrLogin:
         use_fips_endpoint=registry.fips,
         use_dualstack_endpoint=registry.dualstack,
     )
-    try:
+
+    def get_token():
         client = boto3.session.Session().client("ecr", config=config)
-        response = client.get_authorization_token(registryIds=[registry.account])
+        return client.get_authorization_token(registryIds=[registry.account])
+
+    try:
+        response = parallel.call_with_deadline(
+            get_token,
+            deadline.remaining(),
+            lambda: RegistryError(f"{what} did not answer within the run's time budget"),
+        )
+    except botocore.exceptions.ProfileNotFound as error:
+        raise InvalidInputError(f"{what}: {error}; check AWS_PROFILE") from None
     except botocore.exceptions.NoCredentialsError:
         raise AuthenticationError(
             f"{what}: no AWS credentials found; give them as the AWS SDK expects "

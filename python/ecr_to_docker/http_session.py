@@ -10,6 +10,7 @@ import os
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
 
 from ecr_to_docker import logs
@@ -25,7 +26,7 @@ READ_TIMEOUT = 60
 
 
 class LoggedRetry(Retry):
-    """A Retry that says each time it retries, and never sleeps past the run's deadline."""
+    """A Retry that says each time it retries, and never waits past the run's deadline."""
 
     deadline = None  # set per session; class attribute so that `new()` copies keep it
 
@@ -36,21 +37,30 @@ class LoggedRetry(Retry):
 
     def increment(self, method=None, url=None, response=None, error=None, **kwargs):
         retry = super().increment(method, url, response, error, **kwargs)
-        cause = f"HTTP {response.status}" if response is not None else type(error).__name__
-        left = retry.total if isinstance(retry.total, int) else "?"
         # Only the path: query strings may carry scopes or, on some services, signatures.
         path = (url or "").split("?", 1)[0]
-        log.warning("retrying %s %s after %s (%s retries left)", method, path, cause, left)
-        return retry
+        cause = f"HTTP {response.status}" if response is not None else type(error).__name__
 
-    def get_retry_after(self, response):
-        seconds = super().get_retry_after(response)
-        if seconds is not None and self.deadline is not None:
-            # Waiting longer than the run has left cannot help: give up now, reported as
-            # the rate limit it is.
-            if seconds > self.deadline.remaining():
-                return None
-        return seconds
+        wait = retry.get_retry_after(response) if response is not None else None
+        if wait is None:
+            wait = retry.get_backoff_time()
+        if self.deadline is not None and wait >= self.deadline.remaining():
+            # Waiting longer than the run has left cannot help. Giving up here hands the
+            # last answer (say, the 429) back to the caller, which reports it.
+            log.warning(
+                "not retrying %s %s after %s: waiting %.1fs would pass the run's deadline",
+                method,
+                path,
+                cause,
+                wait,
+            )
+            raise MaxRetryError(kwargs.get("_pool"), url, error or ResponseError(cause))
+
+        left = retry.total if isinstance(retry.total, int) else "?"
+        log.warning(
+            "retrying %s %s after %s in %.1fs (%s retries left)", method, path, cause, wait, left
+        )
+        return retry
 
 
 def retry_settings(environ=None):

@@ -52,7 +52,7 @@ DOMAIN = "_"
 # The only item class python-jenkins' folder credential calls accept (`assert_folder`).
 FOLDER_CLASS = "com.cloudbees.hudson.plugins.folder.Folder"
 # What the credentials plugin accepts as an ID (IdCredentials' check).
-CREDENTIAL_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
+CREDENTIAL_ID = re.compile(r"[A-Za-z0-9_.-]+")
 # python-jenkins words a refused request "Possibly authentication failed [401]: ...".
 _STATUS_IN_MESSAGE = re.compile(r"authentication failed \[(\d{3})\]")
 
@@ -110,8 +110,9 @@ def _read_environment(environ):
     # Registered before anything else can print them, including the checks below.
     logs.register_secret(values[JENKINS_API_TOKEN], username=values[JENKINS_USER] or None)
     logs.register_secret(values[DOCKERHUB_PASSWORD], username=values[DOCKERHUB_USERNAME] or None)
-    # Stored as a secret in Jenkins, so kept out of our output too.
-    logs.register_secret(values[DOCKERHUB_NAMESPACE])
+    # The namespace is stored as secret text in Jenkins, but it is public on Docker Hub
+    # and never printed here; hiding it would garble every message containing a short
+    # namespace such as "ns".
     # python-jenkins logs these headers' values at start-up; they may carry a token.
     for line in environ.get("JENKINS_API_EXTRA_HEADERS", "").split("\n"):
         if ":" in line:
@@ -144,6 +145,8 @@ def _jenkins_url(value):
             "--jenkins-url is required (or ECR_TO_DOCKER_JENKINS_URL), "
             "e.g. https://jenkins.example.com/"
         )
+    if any(ch.isspace() or ord(ch) < 32 for ch in value):
+        raise errors.InvalidInputError("--jenkins-url contains whitespace or control characters")
     parts = urllib.parse.urlsplit(value)
     if parts.username is not None or parts.password is not None:
         # Not echoed: the part before @ may be a token.
@@ -178,7 +181,7 @@ def _folder(value):
 
 
 def _credential_id(value, flag):
-    if not value or not CREDENTIAL_ID.match(value):
+    if not value or not CREDENTIAL_ID.fullmatch(value):
         raise errors.InvalidInputError(
             f"{flag} {value!r} is not a valid Jenkins credential ID: use letters, digits, "
             "'_', '-' and '.'"
@@ -191,7 +194,7 @@ def _timeout(value):
         seconds = float(value)
     except (TypeError, ValueError):
         seconds = 0
-    if not seconds > 0:
+    if not 0 < seconds < float("inf"):
         raise errors.InvalidInputError(f"--timeout {value!r} is not a positive number of seconds")
     return seconds
 

@@ -12,13 +12,16 @@ import sys
 
 LOGGER_NAME = "ecr_to_docker"
 HIDDEN = "<hidden>"
+MIN_SECRET_LENGTH = 4
 
 _secrets = set()
 
 
 def register_secret(value, username=None):
     """Remember a secret so that it is never printed; also its Basic-auth encodings."""
-    if not value:
+    # Values this short cannot be told apart from ordinary words in a message, and no
+    # registry accepts them as a password or token anyway.
+    if not value or len(value) < MIN_SECRET_LENGTH:
         return
     _secrets.add(value)
     if username is not None:
@@ -36,6 +39,17 @@ def redact(text):
     return text
 
 
+def redact_values(value):
+    """A copy of a JSON-like value with every string redacted (keys and values)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {redact_values(key): redact_values(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact_values(item) for item in value]
+    return value
+
+
 class RedactingFormatter(logging.Formatter):
     def format(self, record):
         return redact(super().format(record))
@@ -51,6 +65,8 @@ def setup(verbose=False):
     # requests.
     root.setLevel(logging.WARNING)
     logging.getLogger(LOGGER_NAME).setLevel(logging.DEBUG if verbose else logging.INFO)
+    # urllib3 warns about each retry in its own words; ours (http_session) say it once.
+    logging.getLogger("urllib3").setLevel(logging.ERROR)
 
 
 def get(name):

@@ -72,3 +72,27 @@ def run_bounded(steps, jobs):
     if failures:
         raise failures[0]
     return results
+
+
+def call_with_deadline(step, seconds, on_timeout):
+    """`step()`, or `on_timeout()` raised when it has not returned within `seconds`.
+
+    For calls whose own timeouts cannot be tied to the run's deadline (boto3 gives each
+    attempt the full timeout); the abandoned call ends with the process.
+    """
+    outcome = {}
+
+    def run():
+        try:
+            outcome["result"] = step()
+        except BaseException as error:  # handed to the caller below
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout=max(0.0, seconds))
+    if thread.is_alive():
+        raise on_timeout()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]

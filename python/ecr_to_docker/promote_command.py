@@ -2,9 +2,12 @@
 the promotion, and write the result. Everything a user can get wrong is found here,
 before any network call."""
 
+import contextlib
 import json
 import os
+import stat
 import time
+import urllib.parse
 
 from ecr_to_docker import copier, ecr_host, ecr_login, logs, parallel, reference
 from ecr_to_docker.deadline import Deadline
@@ -20,6 +23,8 @@ USERNAME_VARIABLE = "DOCKERHUB_USERNAME"
 PASSWORD_VARIABLE = "DOCKERHUB_PASSWORD"
 NAMESPACE_VARIABLE = "DOCKERHUB_NAMESPACE"
 
+
+_MAX_IMAGE_LIST_BYTES = 1024 * 1024
 
 # Which outcome decides a batch's exit code: an error outranks a refusal, a refusal
 # outranks success; among errors, the least expected ones come first.
@@ -39,7 +44,7 @@ def _run_single(request, report_path, timings):
     promotion = Promotion(request, timings)
     try:
         result = promotion.run()
-    except EcrToDockerError as error:
+    except Exception as error:
         result = _failed(promotion, error)
         error.result = result
         if report_path:
@@ -60,7 +65,7 @@ def _run_batch(requests, report_path, timings, jobs):
         try:
             result = promotion.run()
             result["exit_code"] = 0
-        except EcrToDockerError as error:
+        except Exception as error:  # each image reports its own outcome, whatever it is
             log.error("%s: %s", requests[index].source, logs.redact(error))
             result = _failed(promotion, error)
         return result
@@ -94,8 +99,13 @@ def _run_batch(requests, report_path, timings, jobs):
 
 
 def _failed(promotion, error):
-    result = dict(promotion.result, status=error.status, error=logs.redact(error))
-    result["exit_code"] = error.exit_code
+    if isinstance(error, EcrToDockerError):
+        status, exit_code, message = error.status, error.exit_code, str(error)
+    else:
+        status, exit_code = "failed", 1
+        message = f"unexpected error: {type(error).__name__}: {error}"
+    result = dict(promotion.result, status=status, error=logs.redact(message))
+    result["exit_code"] = exit_code
     return result
 
 
@@ -131,6 +141,7 @@ def build_requests(args, environ=None):
         _jobs(args.jobs)
 
     timeout = _positive_number(args.timeout, "--timeout")
+    _check_aws_environment(environ)
     credentials = _destination_credentials(environ)
     report_path = _report_path(args.report)
     insecure = frozenset(_host(item) for item in args.insecure_registry or [])
@@ -188,8 +199,21 @@ def _source_destination_pairs(args, environ):
 
 
 def _read_image_list(path):
+    # A regular file only: a FIFO would block the run before its deadline starts, and a
+    # device such as /dev/zero would be read until memory runs out.
     try:
-        with open(path, encoding="utf-8") as image_list:
+        status = os.stat(path)
+    except OSError as error:
+        raise InvalidInputError(f"--from-file {path!r} cannot be read: {error.strerror}") from None
+    if not stat.S_ISREG(status.st_mode):
+        raise InvalidInputError(f"--from-file {path!r} is not a regular file")
+    if status.st_size > _MAX_IMAGE_LIST_BYTES:
+        raise InvalidInputError(
+            f"--from-file {path!r} is larger than {_MAX_IMAGE_LIST_BYTES // 1024} KiB"
+        )
+    try:
+        # utf-8-sig: files saved by Windows editors start with a byte-order mark.
+        with open(path, encoding="utf-8-sig") as image_list:
             lines = image_list.read().splitlines()
     except (OSError, UnicodeDecodeError) as error:
         raise InvalidInputError(f"--from-file {path!r} cannot be read: {error}") from None
@@ -286,16 +310,38 @@ def _destination(text, source, environ):
 
 
 def _report_path(path):
+    """The report's path, proven writable now: finding out after the promotion would
+    leave a published image with a failed run."""
     if not path:
         return None
+    if path.endswith(os.sep) or os.path.isdir(path):
+        raise InvalidInputError(f"--report {path!r} is a directory; name a file")
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise InvalidInputError(f"--report {path!r}: the directory {directory} does not exist")
-    if not os.access(directory, os.W_OK):
-        raise InvalidInputError(f"--report {path!r}: the directory {directory} is not writable")
-    if os.path.isdir(path):
-        raise InvalidInputError(f"--report {path!r} is a directory; name a file")
+    if os.path.lexists(path) and not os.path.isfile(path):
+        # Replacing a device or socket with a regular file could break the agent
+        # (think ECR_TO_DOCKER_REPORT=/dev/null run as root).
+        raise InvalidInputError(f"--report {path!r} exists and is not a regular file")
+    try:
+        # Both names must be writable: the temporary file and the report it becomes.
+        for name in (_temporary_report_path(path), path):
+            if os.path.exists(name):
+                if not os.access(name, os.W_OK):
+                    raise PermissionError(13, "Permission denied")
+                continue
+            with open(name, "x", encoding="utf-8"):
+                pass
+            os.remove(name)
+    except OSError as error:
+        raise InvalidInputError(f"--report {path!r} cannot be written: {error.strerror}") from None
     return path
+
+
+def _temporary_report_path(path):
+    # Short and in the same directory: the rename that completes the report must stay on
+    # one file system, and a long report name must not grow past the name limit.
+    return os.path.join(os.path.dirname(os.path.abspath(path)), f".ecr-to-docker-{os.getpid()}.tmp")
 
 
 def write_report(path, result, timings):
@@ -308,10 +354,34 @@ def write_report(path, result, timings):
         version=__version__,
         finished_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     )
-    temporary = f"{path}.tmp-{os.getpid()}"
-    with open(temporary, "w", encoding="utf-8") as report_file:
-        report_file.write(logs.redact(json.dumps(report, indent=2)) + "\n")
-    os.replace(temporary, path)
+    temporary = _temporary_report_path(path)
+    try:
+        with open(temporary, "w", encoding="utf-8") as report_file:
+            report_file.write(json.dumps(logs.redact_values(report), indent=2) + "\n")
+        os.replace(temporary, path)
+    except OSError as error:
+        # The promotion's own outcome stands; the report is a by-product.
+        log.error("the report %s could not be written: %s", path, error.strerror)
+        with contextlib.suppress(OSError):
+            os.remove(temporary)
+
+
+def _check_aws_environment(environ):
+    """AWS settings that would only fail inside boto3, after other requests are under way."""
+    endpoint = environ.get("AWS_ENDPOINT_URL", "")
+    if endpoint:
+        try:
+            parts = urllib.parse.urlsplit(endpoint)
+            parts.port  # noqa: B018 - reading it is the check: urllib raises on a bad port
+            valid = parts.scheme in ("http", "https") and parts.hostname and not parts.username
+        except ValueError:
+            valid = False
+        if not valid:
+            raise InvalidInputError(
+                "AWS_ENDPOINT_URL must be an http(s)://host[:port] URL without credentials"
+            )
+    for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        logs.register_secret(environ.get(name, ""))
 
 
 def _positive_number(text, flag):
@@ -330,7 +400,7 @@ def _host(text):
         if host.startswith(scheme):
             host = host[len(scheme) :]
     host = host.rstrip("/")
-    if not host or "/" in host:
+    if not reference.is_host(host):
         raise InvalidInputError(f"--insecure-registry {text!r} must be a host[:port]")
     return host
 

@@ -97,6 +97,16 @@ def parse(text, what="image reference", require_tag_or_digest=True):
         raise InvalidInputError(f"{what} is empty: give an image such as registry/repository:tag")
     if text != text.strip() or any(ch.isspace() or ord(ch) < 32 for ch in text):
         raise InvalidInputError(f"{what} {text!r} contains whitespace or control characters")
+    if "://" in text:
+        raise InvalidInputError(
+            f"{what} {text!r} has a URL scheme: write the image as host/repository:tag"
+        )
+    if "@" in text.split("/", 1)[0]:
+        # Never echo it: what stands before the "@" may be a password.
+        raise InvalidInputError(
+            f"{what} has credentials before its host: give the image as host/repository:tag "
+            "and credentials through the environment"
+        )
 
     remainder, digest = text, None
     if "@" in remainder:
@@ -125,11 +135,19 @@ def parse(text, what="image reference", require_tag_or_digest=True):
     return ImageReference(registry=registry, repository=repository, tag=tag, digest=digest)
 
 
+def is_host(text):
+    """Whether `text` is a valid host[:port], with the port in range."""
+    if not _HOST.fullmatch(text):
+        return False
+    _, colon, port = text.partition(":")
+    return not colon or 1 <= int(port) <= 65535
+
+
 def _split_registry(name):
     first, slash, rest = name.partition("/")
     # As in Docker: the first component is a registry host when it looks like one.
     if slash and ("." in first or ":" in first or first == "localhost"):
-        if not _HOST.fullmatch(first):
+        if not is_host(first):
             raise InvalidInputError(f"registry host {first!r} is not a valid host[:port]")
         registry = first.lower()
         if registry in _DOCKER_HUB_ALIASES:

@@ -8,6 +8,7 @@ that is not clearly "yes" or "no" fails closed: for a manifest HEAD only 200 (pr
 import base64
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Optional
 
@@ -29,6 +30,7 @@ _ACCEPT = ", ".join(MANIFEST_MEDIA_TYPES)
 # Registry error bodies are read only up to this size: they are diagnostics, not data.
 _MAX_ERROR_BODY = 2048
 _MAX_MANIFEST = 4 * 1024 * 1024
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}")
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,12 @@ class RegistryClient:
             headers={"Accept": _ACCEPT},
         )
         if response.status_code == 404:
+            if _looks_like_a_web_page(response):
+                # A proxy's or web server's "not found" page says nothing about the tag.
+                raise RegistryError(
+                    f"{what}: {self.host} answered 404 with a web page, not as a registry "
+                    "does; refusing to treat the tag as absent"
+                )
             return None
         if response.status_code != 200:
             raise self._failure(response, what)
@@ -169,6 +177,10 @@ class RegistryClient:
             raise RegistryError(
                 f"{what}: {self.host} answered 200 without a Docker-Content-Digest header, so "
                 "which image the tag points at cannot be told; refusing to go on"
+            )
+        if not _DIGEST.fullmatch(digest):
+            raise RegistryError(
+                f"{what}: {self.host} answered with a malformed digest {digest[:100]!r}"
             )
         size = response.headers.get("Content-Length")
         return ManifestInfo(
@@ -258,6 +270,11 @@ class RegistryClient:
         return RegistryError(
             f"{what}: the {self.role} registry {self.host} answered {status}{detail}"
         )
+
+
+def _looks_like_a_web_page(response):
+    content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    return content_type in ("text/html", "application/xhtml+xml")
 
 
 def _describe(error):

@@ -4,6 +4,7 @@ Every network endpoint the tool could use points at a listener that only counts
 connections, so "before any network call" is measured, not assumed.
 """
 
+import json
 import os
 import socket
 import subprocess
@@ -59,8 +60,8 @@ def run(trap, tmp_path):
             "PATH": os.environ["PATH"],
             "HOME": str(tmp_path),
             "AWS_ENDPOINT_URL": f"http://{trap.host}",
-            "AWS_ACCESS_KEY_ID": "x",
-            "AWS_SECRET_ACCESS_KEY": "y",
+            "AWS_ACCESS_KEY_ID": "not-a-key-id",
+            "AWS_SECRET_ACCESS_KEY": "not-a-secret-access-key",
             "HTTPS_PROXY": f"http://{trap.host}",
             "HTTP_PROXY": f"http://{trap.host}",
             "DOCKERHUB_USERNAME": "someone",
@@ -125,6 +126,33 @@ def run(trap, tmp_path):
         ([f"{ECR}/app:1"], {"CRANE": "/nonexistent/crane"}, (), "go install github.com/google"),
         ([], {}, (), "no SOURCE given"),
         (
+            [
+                "localhost:99999/app:1",
+                "--ecr-registry-id",
+                "123456789012",
+                "--aws-region",
+                "eu-west-1",
+            ],
+            {},
+            (),
+            "not a valid host[:port]",
+        ),
+        ([f"https://{ECR}/app:1"], {}, (), "has a URL scheme"),
+        ([f"user:hunter2hunter2@{ECR}/app:1"], {}, (), "credentials before its host"),
+        ([f"{ECR}/app:1"], {"AWS_ENDPOINT_URL": "not a url"}, (), "AWS_ENDPOINT_URL must be"),
+        ([f"{ECR}/app:1"], {"AWS_ENDPOINT_URL": "http://[::1"}, (), "AWS_ENDPOINT_URL must be"),
+        ([f"{ECR}/app:1"], {"ECR_TO_DOCKER_DRY_RUN": "enabled"}, (), "ECR_TO_DOCKER_DRY_RUN="),
+        (
+            [f"{ECR}/app:1"],
+            {"ECR_TO_DOCKER_IF_EXISTS": "skip_identical"},
+            (),
+            "is not one of fail, skip-identical",
+        ),
+        ([f"{ECR}/app:1", "--report", "/tmp/" + "r" * 256], {}, (), "cannot be written"),
+        ([f"{ECR}/app:1", "--report", "/tmp/no-such-directory/"], {}, (), "is a directory"),
+        ([f"{ECR}/app:1", "--report", "/dev/null"], {}, (), "not a regular file"),
+        ([f"{ECR}/app:1", "--from-file", "/dev/zero"], {}, (), "not a regular file"),
+        (
             [f"{ECR}/a:1", f"{ECR}/b:1", "--destination", "docker.io/x/y:1"],
             {},
             (),
@@ -163,6 +191,17 @@ def run(trap, tmp_path):
         "short-registry-id",
         "crane-missing",
         "no-source",
+        "port-out-of-range",
+        "url-scheme",
+        "credentials-in-reference",
+        "endpoint-not-url",
+        "endpoint-bad-ipv6",
+        "dry-run-unknown-word",
+        "if-exists-unknown",
+        "report-name-too-long",
+        "report-trailing-slash",
+        "report-device",
+        "list-device",
         "two-sources-one-destination",
         "two-sources-same-destination",
         "second-source-invalid",
@@ -188,8 +227,17 @@ def test_bad_input_exits_2_with_a_clear_message_before_any_connection(
         ["promote", "--bogus"],
         ["frobnicate"],
         [],
+        ["promote", f"{ECR}/app:1", "--destination", ""],
+        ["promote", f"{ECR}/app:1", "--report", " "],
     ],
-    ids=["bad-choice", "unknown-flag", "unknown-command", "no-command"],
+    ids=[
+        "bad-choice",
+        "unknown-flag",
+        "unknown-command",
+        "no-command",
+        "empty-destination",
+        "blank-report",
+    ],
 )
 def test_usage_errors_exit_2(run, arguments):
     result = run(*arguments)
@@ -295,6 +343,28 @@ def test_a_password_ending_in_a_newline_loses_only_the_newline(monkeypatch):
     request, _ = promote_command.build_request(_args(), environ)
 
     assert request.destination_credentials.password == " pass word "
+
+
+def test_a_password_that_is_a_json_word_leaves_the_output_valid_json(run):
+    result = run("promote", f"{ECR}/App:1", env={"DOCKERHUB_PASSWORD": "false"})
+
+    assert result.code == 2
+    assert json.loads(result.stdout)["status"] == "invalid"
+
+
+def test_an_image_list_with_a_byte_order_mark_and_crlf_is_read(monkeypatch, tmp_path):
+    monkeypatch.setenv("CRANE", "/bin/true")
+    image_list = tmp_path / "images.txt"
+    image_list.write_bytes(
+        f"\ufeff{ECR}/edp/a:1 docker.io/team/a:1\r\n# comment\r\n{ECR}/edp/b:2\r\n".encode()
+    )
+
+    requests, _, batch = promote_command.build_requests(
+        _args(sources=[], from_file=str(image_list), jobs="2"), ENVIRONMENT
+    )
+
+    assert batch
+    assert [str(r.destination) for r in requests] == ["docker.io/team/a:1", "docker.io/team/b:2"]
 
 
 def test_a_username_with_a_colon_is_refused(monkeypatch):

@@ -1,0 +1,195 @@
+"""Answers that are not a clear "yes" or "no" stop the promotion before anything is copied,
+and the run's time budget holds even against a registry that never answers."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+
+class OddRegistry:
+    """A registry-shaped server whose repository name chooses how it misbehaves."""
+
+    def __init__(self):
+        self.manifest_requests = []
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.host = f"127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _handler(self):
+        registry = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                if self.path == "/v2/":
+                    return self._answer(200, {"Docker-Distribution-API-Version": "registry/2.0"})
+                self._answer(404)
+
+            def do_HEAD(self):
+                registry.manifest_requests.append(self.path)
+                behaviour = self.path.split("/")[3] if self.path.count("/") > 3 else ""
+                if behaviour == "html404":
+                    self._answer(404, {"Content-Type": "text/html"}, b"<html>Not Found</html>")
+                elif behaviour == "nodigest":
+                    self._answer(200, {"Content-Type": "application/json"})
+                elif behaviour == "baddigest":
+                    self._answer(200, {"Docker-Content-Digest": "md5:0123"})
+                elif behaviour == "hang":
+                    time.sleep(30)
+                    self._answer(404)
+                else:
+                    self._answer(404)
+
+            def _answer(self, status, headers=None, body=b""):
+                self.send_response(status)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        return Handler
+
+
+@pytest.fixture(scope="module")
+def odd_registry():
+    registry = OddRegistry()
+    yield registry
+    registry.stop()
+
+
+@pytest.mark.parametrize(
+    "behaviour, message",
+    [
+        ("html404", "answered 404 with a web page"),
+        ("nodigest", "without a Docker-Content-Digest header"),
+        ("baddigest", "malformed digest"),
+    ],
+)
+def test_an_unclear_answer_about_the_destination_tag_stops_before_the_copy(
+    stack, cli, repo_name, odd_registry, behaviour, message
+):
+    stack.source_pusher().push_image(repo_name, "1.0", [4096], seed=repo_name)
+    insecure = f"{stack.ecr.host},{odd_registry.host}"
+
+    run = cli(
+        "promote",
+        stack.source(repo_name, "1.0"),
+        "--destination",
+        f"{odd_registry.host}/ns/{behaviour}:1.0",
+        env={"ECR_TO_DOCKER_INSECURE_REGISTRY": insecure},
+    )
+
+    assert run.returncode == 5
+    assert message in run.stderr
+    assert "copying" not in run.stderr
+    assert json.loads(run.stdout)["status"] == "failed"
+
+
+def test_the_timeout_bounds_the_run_against_a_registry_that_never_answers(
+    stack, cli, repo_name, odd_registry
+):
+    stack.source_pusher().push_image(repo_name, "1.0", [4096], seed=repo_name)
+    started = time.monotonic()
+
+    run = cli(
+        "promote",
+        stack.source(repo_name, "1.0"),
+        "--destination",
+        f"{odd_registry.host}/ns/hang:1.0",
+        "--timeout",
+        "3",
+        env={"ECR_TO_DOCKER_INSECURE_REGISTRY": f"{stack.ecr.host},{odd_registry.host}"},
+    )
+    elapsed = time.monotonic() - started
+
+    assert run.returncode == 5
+    # The budget plus interpreter start and clean-up; not one full wait per retry.
+    assert elapsed < 8, f"took {elapsed:.1f}s with --timeout 3"
+
+
+def test_an_aborted_batch_stops_every_copy_and_removes_every_credentials_directory(
+    stack, repo_name, tmp_path
+):
+    # A stand-in for crane that copies nothing and takes its time, so that the abort
+    # lands while both copies are running.
+    slow_crane = tmp_path / "slow-crane"
+    slow_crane.write_text("#!/bin/sh\nexec sleep 120\n")
+    slow_crane.chmod(0o755)
+    image_list = tmp_path / "images.txt"
+    with image_list.open("w") as lines:
+        for name in ("one", "two"):
+            stack.source_pusher().push_image(f"{repo_name}/{name}", "1", [4096], seed=name)
+            source = stack.source(f"{repo_name}/{name}", "1")
+            lines.write(f"{source} {stack.destination(f'{repo_name}-{name}', '1')}\n")
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ecr_to_docker",
+            "promote",
+            "--jobs",
+            "2",
+            "--from-file",
+            str(image_list),
+        ],
+        env=stack.environment(CRANE=str(slow_crane), TMPDIR=str(temporary)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    sleepers = _wait_for_children(process.pid, "sleep", count=2, timeout=30)
+
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=30)
+
+    assert process.returncode == 143, stderr
+    assert json.loads(stdout)["status"] == "interrupted"
+    assert list(temporary.iterdir()) == []
+    for pid in sleepers:
+        assert not _is_running(pid)
+
+
+def _wait_for_children(parent_pid, name, count, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+                with open(f"/proc/{pid}/comm") as comm:
+                    command = comm.read().strip()
+            except OSError:
+                continue
+            if command == name and int(fields[1]) == parent_pid:
+                found.append(int(pid))
+        if len(found) >= count:
+            return found
+        time.sleep(0.05)
+    pytest.fail(f"fewer than {count} {name} children of {parent_pid} within {timeout}s")
+
+
+def _is_running(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
