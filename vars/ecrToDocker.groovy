@@ -5,7 +5,8 @@ import io.ecrtodocker.EcrToDockerOutcome
 /**
  * Promotes an image from Amazon ECR to Docker Hub with ecr-to-docker, never overwriting a tag.
  * The arguments are described in ecrToDocker.txt. Returns [status, source, sourceDigest,
- * destination, digest, mediaType, dryRun]; any failure fails the stage through error().
+ * destination, digest, mediaType, dryRun], or a list of those for `images`; any failure fails
+ * the stage through error().
  */
 def call(Map arguments = [:]) {
     EcrToDockerArguments resolved = null
@@ -18,21 +19,23 @@ def call(Map arguments = [:]) {
     EcrToDockerLauncher launcher = new EcrToDockerLauncher(
         pwd(tmp: true), libraryResource(EcrToDockerLauncher.VERSION_RESOURCE))
     writeFile(file: launcher.scriptPath, text: libraryResource(EcrToDockerLauncher.SCRIPT_RESOURCE))
+    if (resolved.batch) {
+        // A file rather than arguments: the script stays a constant whatever the images are.
+        writeFile(file: launcher.imageListPath, text: resolved.images.fileText())
+    }
     echo("INFO: ecrToDocker: ${resolved.summary()}")
 
-    // Values reach the shell only as environment variables: the script below is a constant,
-    // so no value can change what it runs, and no secret is ever part of a command line.
+    // Values reach the shell only as environment variables: the script is a constant, so no
+    // value can change what it runs, and no secret is ever part of a command line.
     int exitStatus = -1
-    withEnv(resolved.commandEnvironment() + launcher.environment()) {
+    withEnv(resolved.commandEnvironment() + launcher.environment(resolved.batch)) {
         withCredentials([
             usernamePassword(credentialsId: resolved.dockerCredentialsId,
                 usernameVariable: 'DOCKERHUB_USERNAME', passwordVariable: 'DOCKERHUB_PASSWORD'),
             string(credentialsId: resolved.repoCredentialsId, variable: 'DOCKERHUB_NAMESPACE'),
         ]) {
-            exitStatus = sh(script: '''#!/usr/bin/env bash
-set -euo pipefail
-exec bash "$ECR_TO_DOCKER_LAUNCHER" promote "$ECR_SOURCE_IMAGE" >"$ECR_TO_DOCKER_RESULT"
-''', returnStatus: true)
+            exitStatus = sh(script: EcrToDockerLauncher.promoteScript(resolved.batch),
+                returnStatus: true)
         }
     }
 
@@ -45,6 +48,8 @@ exec bash "$ECR_TO_DOCKER_LAUNCHER" promote "$ECR_SOURCE_IMAGE" >"$ECR_TO_DOCKER
     if (!outcome.succeeded) {
         error(outcome.message)
     }
-    echo("INFO: ${outcome.message}")
+    for (String line : outcome.logLines) {
+        echo("INFO: ${line}")
+    }
     return outcome.result
 }

@@ -9,13 +9,15 @@ import com.cloudbees.groovy.cps.NonCPS
  * parameter of the same name; then from an environment variable of the same name; then from
  * its default. EDP passes the credential IDs as job parameters, which is why this order exists.
  * A blank value counts as not given, so an empty string parameter does not hide a default.
+ * `images` is the exception: it is a list, which job parameters and environment variables,
+ * being strings, cannot hold, so it is read from the step's map only.
  */
 class EcrToDockerArguments implements Serializable {
     private static final long serialVersionUID = 1L
 
     /** Every argument the step accepts, in the order vars/ecrToDocker.txt lists them. */
     static final List<String> NAMES = [
-        'source', 'registry', 'repository', 'image', 'tag', 'destination',
+        'source', 'registry', 'repository', 'image', 'tag', 'destination', 'images', 'jobs',
         'dockerCredentialsId', 'repoCredentialsId', 'ifExists', 'dryRun',
         'awsRegion', 'ecrRegistryId', 'report',
     ].asImmutable()
@@ -24,6 +26,10 @@ class EcrToDockerArguments implements Serializable {
     static final List<String> SOURCE_PARTS =
         ['registry', 'repository', 'image', 'tag'].asImmutable()
     static final List<String> REQUIRED_SOURCE_PARTS = ['registry', 'image', 'tag'].asImmutable()
+    /** What describes one image only, and so cannot go with `images` in the same call. */
+    static final List<String> SINGLE_IMAGE_NAMES =
+        (['source'] + SOURCE_PARTS + ['destination']).asImmutable()
+    static final List<String> CALL_ONLY_NAMES = ['images'].asImmutable()
 
     /** `repoCredentialsID`, capital D, is the ID the EDP documentation tells teams to create. */
     static final Map<String, String> DEFAULTS = [
@@ -31,6 +37,7 @@ class EcrToDockerArguments implements Serializable {
         repoCredentialsId  : 'repoCredentialsID',
         ifExists           : 'fail',
         dryRun             : 'false',
+        jobs               : '4',
     ].asImmutable()
 
     static final List<String> IF_EXISTS_CHOICES = ['fail', 'skip-identical'].asImmutable()
@@ -39,8 +46,12 @@ class EcrToDockerArguments implements Serializable {
         ['argument', 'job parameter', 'environment variable', 'default'].asImmutable()
     private static final int FROM_ARGUMENT = 0
 
+    /** The one image to promote; null when `images` gives a list. */
     String source
     String destination
+    /** The images to promote in one run; null for a single source. */
+    EcrToDockerImageList images
+    int jobs
     String dockerCredentialsId
     String repoCredentialsId
     String ifExists
@@ -64,12 +75,20 @@ class EcrToDockerArguments implements Serializable {
         List places = [arguments, jobParameters, environment]
         Map<String, Map> found = [:]
         for (String name : NAMES) {
-            found[name] = lookUp(name, places)
+            found[name] = lookUp(name, CALL_ONLY_NAMES.contains(name) ? [arguments] : places)
         }
 
         EcrToDockerArguments resolved = new EcrToDockerArguments()
-        resolved.source = sourceFrom(found)
-        resolved.destination = textOf(found.destination)
+        if (found.images != null) {
+            rejectSingleImageArguments(arguments)
+            // Given in the call, the list wins over a source or destination that job
+            // parameters or environment variables hold, as a `source` argument does.
+            resolved.images = EcrToDockerImageList.of(found.images.value)
+        } else {
+            resolved.source = sourceFrom(found)
+            resolved.destination = textOf(found.destination)
+        }
+        resolved.jobs = checkedJobs(found.jobs)
         resolved.dockerCredentialsId = textOf(found.dockerCredentialsId)
         resolved.repoCredentialsId = textOf(found.repoCredentialsId)
         resolved.ifExists = checkedIfExists(found.ifExists)
@@ -88,14 +107,21 @@ class EcrToDockerArguments implements Serializable {
     @NonCPS
     List<String> commandEnvironment() {
         return [
-            'ECR_SOURCE_IMAGE=' + source,
+            'ECR_SOURCE_IMAGE=' + (source ?: ''),
             'ECR_TO_DOCKER_DESTINATION=' + (destination ?: ''),
+            'ECR_TO_DOCKER_JOBS=' + jobs,
             'ECR_TO_DOCKER_IF_EXISTS=' + ifExists,
             'ECR_TO_DOCKER_DRY_RUN=' + dryRun,
             'ECR_TO_DOCKER_REPORT=' + (report ?: ''),
             'ECR_TO_DOCKER_ECR_REGISTRY_ID=' + (ecrRegistryId ?: ''),
             'ECR_TO_DOCKER_AWS_REGION=' + (awsRegion ?: ''),
         ]
+    }
+
+    /** True when the step promotes a list of images, whose result is a list too. */
+    @NonCPS
+    boolean isBatch() {
+        return images != null
     }
 
     /** The destination for messages: the one given, or what ecr-to-docker derives by default. */
@@ -110,7 +136,10 @@ class EcrToDockerArguments implements Serializable {
 
     @NonCPS
     String summary() {
-        return "promoting ${source} to ${destinationForMessages()} " +
+        String what = batch ?
+            "promoting ${images.size()} images, up to ${jobs} at a time " :
+            "promoting ${source} to ${destinationForMessages()} "
+        return what +
             "(ifExists: ${ifExists}, dryRun: ${dryRun}, credentials: '${dockerCredentialsId}'" +
             " and '${repoCredentialsId}')"
     }
@@ -127,6 +156,20 @@ class EcrToDockerArguments implements Serializable {
             String noun = unknown.size() == 1 ? 'argument' : 'arguments'
             throw new IllegalArgumentException(
                 "unknown ${noun} ${unknown.join(', ')}; the arguments are: ${NAMES.join(', ')}")
+        }
+    }
+
+    @NonCPS
+    private static void rejectSingleImageArguments(Map arguments) {
+        List<String> conflicting = SINGLE_IMAGE_NAMES.findAll { String name ->
+            def value = arguments[name]
+            value != null && !(value instanceof CharSequence && value.toString().trim().isEmpty())
+        }
+        if (conflicting) {
+            throw new IllegalArgumentException(
+                "give either 'images' or ${conflicting.collect { "'${it}'" }.join(', ')}, not" +
+                " both: 'images' names every source, and each image's destination goes in its" +
+                " [source: ..., destination: ...] item")
         }
     }
 
@@ -212,6 +255,18 @@ class EcrToDockerArguments implements Serializable {
                 " (from ${WHERE_VALUES_COME_FROM[found.level]})")
         }
         return value
+    }
+
+    /** The range is ecr-to-docker's to check; here only that it is a count at all. */
+    @NonCPS
+    private static int checkedJobs(Map found) {
+        String value = textOf(found)
+        if (!(value ==~ /[0-9]{1,9}/) || (value as int) < 1) {
+            throw new IllegalArgumentException(
+                "'jobs' must be a whole number of at least 1, not '${value}'" +
+                " (from ${WHERE_VALUES_COME_FROM[found.level]})")
+        }
+        return value as int
     }
 
     /** Archived with archiveArtifacts, so it must name one file inside the workspace. */

@@ -6,6 +6,9 @@ import groovy.json.JsonSlurperClassic
 /**
  * What one run of ecr-to-docker means for the stage: its exit status and the JSON it printed,
  * turned into the step's return value or into the message the stage fails with.
+ *
+ * For a list of images ecr-to-docker prints a JSON array with one object per image, and exits
+ * with the most severe of their exit statuses; an image that failed did not stop the others.
  */
 class EcrToDockerOutcome implements Serializable {
     private static final long serialVersionUID = 1L
@@ -44,20 +47,37 @@ class EcrToDockerOutcome implements Serializable {
             CRANE_INSTALL_HINT,
     ].asImmutable()
 
-    final boolean succeeded
-    final String message
-    /** The step's return value when it succeeded: status, source, destination, digest... */
-    final Map result
+    /** The statuses of an image that made it to Docker Hub, or would have in a dry run. */
+    static final List<String> SUCCEEDED_STATUSES =
+        ['promoted', 'identical', 'dry-run'].asImmutable()
+    static final String REFUSED_STATUS = 'refused'
 
-    private EcrToDockerOutcome(boolean succeeded, String message, Map result) {
+    final boolean succeeded
+    /** Why the stage fails; on success, the last line for the build log. */
+    final String message
+    /** What to write to the build log on success: one line per image, then a summary. */
+    final List<String> logLines
+    /**
+     * The step's return value when it succeeded: a map with status, source, destination,
+     * digest... for one image; a list of such maps, in the order given, for `images`.
+     */
+    final Object result
+
+    private EcrToDockerOutcome(boolean succeeded, String message, Object result,
+                               List<String> logLines = [message]) {
         this.succeeded = succeeded
         this.message = message
         this.result = result
+        this.logLines = logLines
     }
 
     @NonCPS
     static EcrToDockerOutcome of(int exitStatus, String output, EcrToDockerArguments arguments) {
-        Map printed = parsedOutput(output)
+        if (arguments.batch) {
+            return ofList(exitStatus, parsedJson(output), arguments)
+        }
+        def json = parsedJson(output)
+        Map printed = json instanceof Map ? json : null
         if (exitStatus == PROMOTED) {
             return promoted(printed, arguments)
         }
@@ -85,24 +105,138 @@ class EcrToDockerOutcome implements Serializable {
         return 'an exit status that ecr-to-docker does not define; its log above says what happened'
     }
 
+    /** What an exit status says about a list of images: the most severe outcome among them. */
+    @NonCPS
+    static String listMeaningOf(int exitStatus, boolean imagesRan) {
+        if (exitStatus == INVALID_INPUT && !imagesRan) {
+            return 'invalid input or usage: an image or argument was rejected before anything' +
+                ' was sent to a registry, so no image was promoted'
+        }
+        if (exitStatus == ALREADY_EXISTS) {
+            return 'at least one destination tag already exists on Docker Hub and was not' +
+                ' overwritten; no image failed for another reason'
+        }
+        if (exitStatus >= UNEXPECTED && exitStatus <= VERIFICATION_FAILED) {
+            return 'at least one image failed; the most severe failure: ' + MEANINGS[exitStatus]
+        }
+        return meaningOf(exitStatus)
+    }
+
     @NonCPS
     private static EcrToDockerOutcome promoted(Map printed, EcrToDockerArguments arguments) {
         if (printed == null) {
             return failed("ecr-to-docker exited 0 but printed no JSON result for" +
                 " ${arguments.source}; the destination and digest are unknown", null)
         }
-        Map result = [
+        Map result = resultOf(printed, arguments.source, arguments.dryRun)
+        return new EcrToDockerOutcome(true, logLineOf(result), result)
+    }
+
+    @NonCPS
+    private static Map resultOf(Map printed, String givenSource, boolean dryRun) {
+        return [
             status      : printed.status,
-            source      : printed.source ?: arguments.source,
+            source      : printed.source ?: givenSource,
             sourceDigest: printed.source_digest,
             destination : printed.destination,
             digest      : printed.destination_digest ?: printed.source_digest,
             mediaType   : printed.media_type,
-            dryRun      : arguments.dryRun,
+            dryRun      : dryRun,
         ]
-        String message = "ecrToDocker: ${result.status}: ${result.source} ->" +
-            " ${result.destination} (digest ${result.digest})"
-        return new EcrToDockerOutcome(true, message, result)
+    }
+
+    @NonCPS
+    private static String logLineOf(Map result) {
+        return "ecrToDocker: ${result.status}: ${result.source} -> ${result.destination}" +
+            " (digest ${result.digest})"
+    }
+
+    @NonCPS
+    private static EcrToDockerOutcome ofList(int exitStatus, json, EcrToDockerArguments arguments) {
+        int count = arguments.images.size()
+        List<Map> printed = json instanceof List ? json.findAll { it instanceof Map } : null
+        if (exitStatus == PROMOTED) {
+            if (printed == null || printed.size() != count) {
+                String found = printed == null ? 'no JSON list' : "${printed.size()} results"
+                return failed("ecr-to-docker exited 0 but printed ${found} for the ${count}" +
+                    " images; their destinations and digests are unknown", null)
+            }
+            return promotedList(printed, arguments)
+        }
+        String message = "promoting ${count} images failed with exit status ${exitStatus}:" +
+            " ${listMeaningOf(exitStatus, printed != null)}"
+        if (printed == null) {
+            // Nothing ran image by image: a rejected argument, a setup failure, a signal.
+            return failed(message, json instanceof Map ? json : null)
+        }
+        return failed(message + imageReport(printed, arguments), null)
+    }
+
+    @NonCPS
+    private static EcrToDockerOutcome promotedList(List<Map> printed,
+                                                   EcrToDockerArguments arguments) {
+        List<Map> results = []
+        List<String> lines = []
+        for (int index = 0; index < printed.size(); index++) {
+            Map result = resultOf(printed[index], arguments.images.entries[index].source,
+                arguments.dryRun)
+            results << result
+            lines << logLineOf(result)
+        }
+        lines << 'ecrToDocker: ' + summaryOf(printed)
+        return new EcrToDockerOutcome(true, lines.last(), results, lines)
+    }
+
+    /** The same counts as the summary line ecr-to-docker logs. */
+    @NonCPS
+    private static String summaryOf(List<Map> printed) {
+        Map<String, Integer> counts = [promoted: 0, identical: 0, refused: 0, failed: 0]
+        int dryRuns = 0
+        for (Map image : printed) {
+            if (image.status == 'dry-run') {
+                dryRuns++
+            } else {
+                String key = counts.containsKey(image.status) ? image.status : 'failed'
+                counts[key] = counts[key] + 1
+            }
+        }
+        String text = "summary: ${counts.promoted} promoted, ${counts.identical} identical," +
+            " ${counts.refused} refused, ${counts.failed} failed"
+        return dryRuns ? text + ", ${dryRuns} dry runs" : text
+    }
+
+    /** One line per image that was refused or failed, then what did make it to Docker Hub. */
+    @NonCPS
+    private static String imageReport(List<Map> printed, EcrToDockerArguments arguments) {
+        List<String> problems = []
+        List<String> done = []
+        for (int index = 0; index < printed.size(); index++) {
+            Map image = printed[index]
+            Map given = index < arguments.images.size() ? arguments.images.entries[index] : [:]
+            String source = image.source ?: given.source
+            String destination = image.destination ?: given.destination ?: '(default destination)'
+            if (SUCCEEDED_STATUSES.contains(image.status)) {
+                done << "${destination} (${image.status})".toString()
+            } else if (image.status == REFUSED_STATUS) {
+                String how = arguments.ifExists == 'skip-identical' ?
+                    ' with a different digest' : ''
+                problems << "${destination} already exists on Docker Hub${how} and was not" +
+                    " overwritten (source ${source})"
+            } else {
+                String why = image.error ? ": ${image.error}" : ''
+                problems << "${source} -> ${destination}: ${image.status ?: 'failed'} (exit" +
+                    " status ${image.exit_code})${why}"
+            }
+        }
+        String report = problems.collect { "\n  - ${it}" }.join('')
+        // Those that did reach Docker Hub stay there: whoever reruns the stage needs to know.
+        String reached = arguments.dryRun ? 'passed the dry run' : 'are on Docker Hub'
+        if (done) {
+            report += "\n${done.size()} of ${printed.size()} images ${reached}: ${done.join(', ')}"
+        } else {
+            report += "\nNone of the images ${reached}."
+        }
+        return report
     }
 
     @NonCPS
@@ -111,15 +245,15 @@ class EcrToDockerOutcome implements Serializable {
         return new EcrToDockerOutcome(false, 'ecrToDocker: ' + message + detail, null)
     }
 
-    /** The JSON object ecr-to-docker printed, or null when there is none to read. */
+    /** What ecr-to-docker printed: an object, an array for a list, or null when unreadable. */
     @NonCPS
-    private static Map parsedOutput(String output) {
+    private static Object parsedJson(String output) {
         if (output == null || output.trim().isEmpty()) {
             return null
         }
         try {
             def parsed = new JsonSlurperClassic().parseText(output)
-            return parsed instanceof Map ? parsed : null
+            return parsed instanceof Map || parsed instanceof List ? parsed : null
         } catch (Exception ignored) {
             return null
         }
