@@ -7,7 +7,7 @@ package io.ecrtodocker
  * It has the shape of an EDP stage (a `script` property and `run(context)`), but lives in this
  * library's own package so that it can be loaded beside EDP's libraries without clashing; a
  * two-line class in a team's custom-stages library registers it under EDP's @Stage annotation
- * (see docs/jenkins.md).
+ * (see the README, "EDP Build pipelines").
  *
  * From the EDP context it reads:
  *   - the registry host and the repository namespace: the `docker-registry` EDP component's
