@@ -2,7 +2,6 @@
 and the run's time budget holds even against a registry that never answers."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -11,6 +10,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from standins import processes
 
 
 class OddRegistry:
@@ -155,7 +155,7 @@ def test_an_aborted_batch_stops_every_copy_and_removes_every_credentials_directo
         stderr=subprocess.PIPE,
         text=True,
     )
-    sleepers = _wait_for_children(process.pid, "sleep", count=2, timeout=30)
+    sleepers = processes.wait_for_children(process.pid, "sleep", count=2)
 
     process.send_signal(signal.SIGTERM)
     stdout, stderr = process.communicate(timeout=30)
@@ -164,32 +164,4 @@ def test_an_aborted_batch_stops_every_copy_and_removes_every_credentials_directo
     assert json.loads(stdout)["status"] == "interrupted"
     assert list(temporary.iterdir()) == []
     for pid in sleepers:
-        assert not _is_running(pid)
-
-
-def _wait_for_children(parent_pid, name, count, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = []
-        for pid in filter(str.isdigit, os.listdir("/proc")):
-            try:
-                with open(f"/proc/{pid}/stat") as stat:
-                    fields = stat.read().rsplit(")", 1)[1].split()
-                with open(f"/proc/{pid}/comm") as comm:
-                    command = comm.read().strip()
-            except OSError:
-                continue
-            if command == name and int(fields[1]) == parent_pid:
-                found.append(int(pid))
-        if len(found) >= count:
-            return found
-        time.sleep(0.05)
-    pytest.fail(f"fewer than {count} {name} children of {parent_pid} within {timeout}s")
-
-
-def _is_running(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+        assert not processes.is_running(pid)

@@ -7,9 +7,9 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
+from standins import processes
 from standins import stack as standin
 
 MiB = 1024 * 1024
@@ -440,42 +440,15 @@ def test_a_signal_during_the_copy_stops_crane_and_removes_the_credentials(
         stderr=subprocess.PIPE,
         text=True,
     )
-    crane_pid = _wait_for_child_named(process.pid, "crane", timeout=30)
+    crane_pid = processes.wait_for_children(process.pid, "crane")[0]
 
     process.send_signal(signal_number)
     _, stderr = process.communicate(timeout=30)
 
     assert process.returncode == 128 + signal_number, stderr
     assert list(tmpdir.iterdir()) == []
-    assert not os.path.exists(f"/proc/{crane_pid}") or _is_zombie(crane_pid)
+    assert not processes.is_running(crane_pid)
     assert hub_digest(stack, destination_repository(repo_name), "1.0") is None
-
-
-def _wait_for_child_named(parent_pid, name, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for pid in os.listdir("/proc"):
-            if not pid.isdigit():
-                continue
-            try:
-                with open(f"/proc/{pid}/stat") as stat:
-                    fields = stat.read().rsplit(")", 1)[1].split()
-                with open(f"/proc/{pid}/comm") as comm:
-                    command = comm.read().strip()
-            except OSError:
-                continue
-            if command == name and int(fields[1]) == parent_pid:
-                return int(pid)
-        time.sleep(0.01)
-    pytest.fail(f"no {name} child of {parent_pid} appeared within {timeout}s")
-
-
-def _is_zombie(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return True
 
 
 def test_the_report_holds_the_result_and_timings(stack, cli, repo_name, tmp_path):
