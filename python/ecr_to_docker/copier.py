@@ -124,11 +124,13 @@ def copy(crane, source, destination, config_directory, deadline, insecure=False,
                     f"copy of {label} did not finish within the run's time budget "
                     f"({deadline.seconds:g}s, --timeout); stopped it"
                 )
-            try:
-                process.wait(timeout=min(PROGRESS_INTERVAL, budget))
+            # crane's stderr closes when it exits. Waiting on the reader notices that at
+            # once, where Popen.wait(timeout) polls with sleeps of up to 50 ms.
+            reader.join(timeout=min(PROGRESS_INTERVAL, budget))
+            if not reader.is_alive():
+                process.wait()
                 break
-            except subprocess.TimeoutExpired:
-                log.info("still copying %s (%ds so far)", label, time.monotonic() - started)
+            log.info("still copying %s (%ds so far)", label, time.monotonic() - started)
     finally:
         if process.poll() is None:
             _stop(process)

@@ -3,6 +3,7 @@ the promotion, and write the result. Everything a user can get wrong is found he
 before any network call."""
 
 import contextlib
+import gc
 import json
 import os
 import stat
@@ -57,6 +58,8 @@ def _run_single(request, report_path, timings):
 
 
 def _run_batch(requests, report_path, timings, jobs):
+    # A long batch keeps allocating; let the cycle collector run again (see __main__.run).
+    gc.enable()
     log.info("promoting %d images, %d at a time", len(requests), jobs)
     image_timings = [Timings() for _ in requests]
 

@@ -88,12 +88,9 @@ class TokenServer:
             "jti": uuid.uuid4().hex,
             "access": access,
         }
-        key_pem = self._key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        return jwt.encode(claims, key_pem, algorithm="RS256", headers={"x5c": [self._x5c]})
+        # The key object, not its PEM: PyJWT would parse and check a PEM key again for
+        # every token, tens of milliseconds each, which would slow every tool under test.
+        return jwt.encode(claims, self._key, algorithm="RS256", headers={"x5c": [self._x5c]})
 
     def _handler_class(self):
         server = self
