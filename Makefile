@@ -23,7 +23,9 @@ test-groovy:
 	gradle --no-daemon --console=plain cleanTest test
 
 bench: setup
-	@$(TOOLS_ENV) $(PYTHON) tests/bench.py
+	@bash scripts/install-bench-tools.sh
+	@PATH="$(CURDIR)/.tools/bench-venv/bin:$(CURDIR)/.tools/bin:$$PATH" CRANE="$(CURDIR)/.tools/bin/crane" \
+		$(PYTHON) tests/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf .venv .tools build .gradle .pytest_cache
