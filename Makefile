@@ -1,18 +1,22 @@
 # make demo   - start local stand-in registries, promote a multi-platform image, show the refusal
 # make test   - every test: Python (end to end against the stand-ins) and Groovy (Gradle)
 # make bench  - the benchmark (docs/BENCHMARKS.md)
+# make standins - keep the demo's stand-in registries running to try the command by hand
 
 SHELL := /bin/bash
 PYTHON := .venv/bin/python
 TOOLS_ENV := PATH="$(CURDIR)/.tools/bin:$(CURDIR)/.venv/bin:$$PATH" CRANE="$(CURDIR)/.tools/bin/crane"
 
-.PHONY: setup demo test test-python test-groovy bench clean
+.PHONY: setup demo standins test test-python test-groovy bench clean
 
 setup:
 	@bash scripts/install-dependencies.sh
 
 demo: setup
 	@$(TOOLS_ENV) $(PYTHON) tests/demo.py
+
+standins: setup
+	@$(TOOLS_ENV) $(PYTHON) tests/standins_shell.py
 
 test: setup test-python test-groovy
 

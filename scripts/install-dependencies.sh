@@ -34,7 +34,11 @@ if [ ! -x .venv/bin/python ]; then
 fi
 if [ ! -f .venv/.installed ] || [ python/pyproject.toml -nt .venv/.installed ]; then
     echo "installing the Python package and its test dependencies"
-    .venv/bin/python -m pip install -q --upgrade pip
-    .venv/bin/python -m pip install -q -e "python[test]"
+    # pip's own chatter (build back-end notices) goes to a log, shown only on failure.
+    if ! { .venv/bin/python -m pip install -q --upgrade pip &&
+           .venv/bin/python -m pip install -q -e "python[test]"; } >.venv/install.log 2>&1; then
+        cat .venv/install.log >&2
+        exit 1
+    fi
     touch .venv/.installed
 fi

@@ -59,21 +59,37 @@ def main():
         print(f"source digest: {digest} ({len(children)} child manifests)")
 
         environment = stack.environment()
-        print(f"DOCKERHUB_NAMESPACE={HUB_NAMESPACE}")
-        print("DOCKERHUB_USERNAME and DOCKERHUB_PASSWORD are set (not shown)")
+        print("the environment the command runs with (AWS_* point at the stand-ins):")
+        for name in sorted(environment):
+            if name.startswith(("AWS_", "ECR_TO_DOCKER_", "DOCKERHUB_NAMESPACE")):
+                if "SECRET" not in name:
+                    print(f"  {name}={environment[name]}")
+        print("  DOCKERHUB_USERNAME, DOCKERHUB_PASSWORD, AWS_SECRET_ACCESS_KEY: set, not shown")
+        print("(`make standins` keeps stand-ins like these running to try commands by hand)")
 
         banner("first run: the tag is free, so the image is promoted")
         first = promote(stack, environment)
 
-        banner("second run: the tag exists now, so the promotion is refused (exit 3)")
+        banner("second run: the same image again; the tag exists now, so it is refused (exit 3)")
         second = promote(stack, environment)
 
-        banner("result")
-        print(
-            f"first run exit code {first} (0 = promoted), second run exit code {second} "
-            "(3 = refused, nothing overwritten)"
+        banner(f"a new build is pushed to ECR under the same tag {TAG}")
+        rebuilt, _, _ = stack.source_pusher().push_index(
+            REPOSITORY, TAG, ["linux/amd64", "linux/arm64"], [512 * 1024], seed="demo-rebuilt"
         )
-        return 0 if (first, second) == (0, 3) else 1
+        print(f"source digest is now: {rebuilt}")
+
+        banner("third run: Docker Hub's tag holds the first build; it is not overwritten (exit 3)")
+        third = promote(stack, environment)
+
+        banner("result")
+        print(f"first run:  exit code {first} (0 = promoted, digest {digest})")
+        print(f"second run: exit code {second} (3 = refused: same image, tag already published)")
+        print(
+            f"third run:  exit code {third} (3 = refused: a different image would have "
+            "replaced a published tag)"
+        )
+        return 0 if (first, second, third) == (0, 3, 3) else 1
     finally:
         banner("stopping the stand-ins")
         stack.stop()

@@ -21,6 +21,7 @@ exit codes:
      image that does not exist
   6  verification failed: the destination digest differs after the copy
   1  anything unexpected
+  130, 143  stopped by SIGINT or SIGTERM; temporary credentials were removed
 """
 
 
@@ -48,6 +49,12 @@ class ArgumentParser(argparse.ArgumentParser):
         super().error(message)
 
 
+def _add_problem(problem):
+    # Both commands read some variables (-v); each problem is worth saying once.
+    if problem not in _environment_problems:
+        _environment_problems.append(problem)
+
+
 def check_environment_values(parser):
     from ecr_to_docker.errors import InvalidInputError
 
@@ -58,17 +65,15 @@ def check_environment_values(parser):
 class EnvDefault(argparse.Action):
     """An option whose default comes from ECR_TO_DOCKER_<FLAG> when that is set."""
 
-    def __init__(self, option_strings, dest, default=None, help=None, **kwargs):
-        variable = env_name(option_strings[-1])
+    def __init__(self, option_strings, dest, default=None, help=None, env=None, **kwargs):
+        variable = env or env_name(option_strings[-1])
         # Set but empty counts as not set: the Jenkins step passes every variable, blank
         # when unused.
         if os.environ.get(variable, "") != "":
             default = os.environ[variable]
             choices = kwargs.get("choices")
             if choices and default not in choices:
-                _environment_problems.append(
-                    f"{variable}={default!r} is not one of {', '.join(choices)}"
-                )
+                _add_problem(f"{variable}={default!r} is not one of {', '.join(choices)}")
         help = f"{help} [env: {variable}]" if help else f"[env: {variable}]"
         super().__init__(option_strings, dest, default=default, help=help, **kwargs)
 
@@ -104,12 +109,12 @@ class EnvFlag(argparse.Action):
     Any other word is an error rather than "off": ECR_TO_DOCKER_DRY_RUN=enabled must not
     quietly publish for real."""
 
-    def __init__(self, option_strings, dest, help=None, **kwargs):
-        variable = env_name(option_strings[-1])
+    def __init__(self, option_strings, dest, help=None, env=None, **kwargs):
+        variable = env or env_name(option_strings[-1])
         word = os.environ.get(variable, "").strip().lower()
         default = word in _TRUE_WORDS
         if word not in _TRUE_WORDS + _FALSE_WORDS:
-            _environment_problems.append(
+            _add_problem(
                 f"{variable}={os.environ[variable]!r} is neither true/1/yes/on nor false/0/no/off"
             )
         help = f"{help} [env: {variable}]"
@@ -121,7 +126,10 @@ class EnvFlag(argparse.Action):
 
 def _add_verbose(parser):
     parser.add_argument(
-        "-v", "--verbose", action=EnvFlag, help="log each HTTP request and retry (debug level)"
+        "-v",
+        "--verbose",
+        action=EnvFlag,
+        help="log each HTTP request, retry and crane line (debug level; secrets stay hidden)",
     )
 
 
@@ -240,7 +248,8 @@ exit codes:
   2  invalid input: a missing environment variable, a bad URL, ID, folder or timeout
   4  Jenkins refused JENKINS_USER / JENKINS_API_TOKEN (HTTP 401)
   5  Jenkins unreachable, timed out, or failing (5xx)
-  7  the Jenkins user lacks a permission (HTTP 403): Overall/Read, Credentials/View,
+  7  the Jenkins user lacks a permission (HTTP 403): Overall/Read, Job/Read (for
+     --folder), Credentials/View,
      Credentials/Create or Credentials/Update
   8  the --folder does not exist in Jenkins, or is not a folder
   1  anything unexpected
@@ -268,7 +277,14 @@ exit codes:
         metavar="ID",
         help="ID of the secret-text credential (default repoCredentialsID)",
     )
-    parser.add_argument("--dry-run", action=EnvFlag, help="say what would be done, change nothing")
+    # Variables of their own: ECR_TO_DOCKER_DRY_RUN and ECR_TO_DOCKER_TIMEOUT belong to
+    # `promote`, where the timeout bounds a whole run rather than one request.
+    parser.add_argument(
+        "--dry-run",
+        action=EnvFlag,
+        env=f"{ENV_PREFIX}JENKINS_DRY_RUN",
+        help="say what would be done, change nothing",
+    )
     parser.add_argument(
         "--keep-existing-secrets",
         action=EnvFlag,
@@ -279,7 +295,12 @@ exit codes:
         ),
     )
     parser.add_argument(
-        "--timeout", action=EnvDefault, default="30", metavar="SECONDS", help="HTTP timeout"
+        "--timeout",
+        action=EnvDefault,
+        env=f"{ENV_PREFIX}JENKINS_TIMEOUT",
+        default="30",
+        metavar="SECONDS",
+        help="timeout of each HTTP request to Jenkins, in seconds (default 30)",
     )
     _add_verbose(parser)
 

@@ -72,6 +72,11 @@ def resolve(host, registry_id=None, region=None) -> EcrRegistry:
 
     parsed = parse_host(host)
     if parsed is None:
+        if host in ("docker.io", "registry-1.docker.io", "index.docker.io"):
+            raise InvalidInputError(
+                f"the SOURCE is a Docker Hub image ({host}); give the ECR image to promote "
+                "(did you swap the source and the destination?)"
+            )
         if not (registry_id and region):
             raise InvalidInputError(
                 f"{host!r} is not an ECR registry host, so the account and region cannot be "

@@ -93,12 +93,8 @@ def login(registry, deadline) -> EcrLogin:
     if not separator or not password:
         raise RegistryError(f"{what}: the authorization token is not of the form user:password")
     logs.register_secret(password, username=username)
-    log.info(
-        "logged in to ECR account %s in %s (proxy endpoint %s)",
-        registry.account,
-        registry.region,
-        data[0].get("proxyEndpoint", "unknown"),
-    )
+    log.info("logged in to ECR (account %s, region %s)", registry.account, registry.region)
+    log.debug("the ECR token is for %s", data[0].get("proxyEndpoint", "an unnamed endpoint"))
     return EcrLogin(Credentials(username, password), data[0].get("proxyEndpoint", ""))
 
 

@@ -143,6 +143,17 @@ def build_requests(args, environ=None):
     if getattr(args, "jobs", None) is not None:
         _jobs(args.jobs)
 
+    # The images first: a mistyped SOURCE is the likeliest mistake, and its message is
+    # the most useful one to see first.
+    sources = []
+    for where, source_text, destination_text in pairs:
+        try:
+            source = reference.parse(source_text, what="SOURCE")
+            registry = ecr_host.resolve(source.registry, args.ecr_registry_id, args.aws_region)
+        except InvalidInputError as error:
+            raise InvalidInputError(f"{where}{error}") from None
+        sources.append((where, source_text, source, registry, destination_text))
+
     timeout = _positive_number(args.timeout, "--timeout")
     _check_aws_environment(environ)
     credentials = _destination_credentials(environ)
@@ -154,10 +165,8 @@ def build_requests(args, environ=None):
     logins = ecr_login.LoginCache()
 
     requests, destinations = [], {}
-    for where, source_text, destination_text in pairs:
+    for where, source_text, source, registry, destination_text in sources:
         try:
-            source = reference.parse(source_text, what="SOURCE")
-            registry = ecr_host.resolve(source.registry, args.ecr_registry_id, args.aws_region)
             destination = _destination(destination_text or args.destination, source, environ)
         except InvalidInputError as error:
             raise InvalidInputError(f"{where}{error}") from None

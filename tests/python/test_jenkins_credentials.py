@@ -95,8 +95,7 @@ class Run:
 
 def run_cli(url, *args, **env_overrides):
     completed = subprocess.run(
-        [sys.executable, "-m", "ecr_to_docker", "jenkins-credentials", "--jenkins-url", url,
-         *args],
+        [sys.executable, "-m", "ecr_to_docker", "jenkins-credentials", "--jenkins-url", url, *args],
         env=environment(**env_overrides),
         capture_output=True,
         text=True,
@@ -127,8 +126,12 @@ def test_the_stand_in_refuses_a_post_without_the_crumb(jenkins):
 
     without = requests.post(jenkins.url + GLOBAL_CREATE[1:], data=xml, headers=headers, auth=auth)
     crumb = requests.get(jenkins.url + "crumbIssuer/api/json", auth=auth).json()
-    with_crumb = requests.post(jenkins.url + GLOBAL_CREATE[1:], data=xml, auth=auth,
-                               headers={**headers, crumb["crumbRequestField"]: crumb["crumb"]})
+    with_crumb = requests.post(
+        jenkins.url + GLOBAL_CREATE[1:],
+        data=xml,
+        auth=auth,
+        headers={**headers, crumb["crumbRequestField"]: crumb["crumb"]},
+    )
 
     assert without.status_code == 403
     assert with_crumb.status_code == 200
@@ -141,8 +144,11 @@ def test_the_stand_in_refuses_a_wrong_token_with_401(jenkins):
 
 
 def test_the_stand_in_never_shows_a_stored_secret(jenkins):
-    jenkins.seed(credential_xml.to_xml(
-        credential_xml.username_password("dockerCredentialsId", DOCKER_USER, "s3cr3t-value")))
+    jenkins.seed(
+        credential_xml.to_xml(
+            credential_xml.username_password("dockerCredentialsId", DOCKER_USER, "s3cr3t-value")
+        )
+    )
 
     answer = requests.get(
         jenkins.url + "credentials/store/system/domain/_/credential/dockerCredentialsId/config.xml",
@@ -181,8 +187,12 @@ def test_a_password_reaches_jenkins_exactly_as_given(value):
 
 @pytest.mark.parametrize("value", SPECIAL_VALUES.values(), ids=SPECIAL_VALUES.keys())
 def test_a_description_reaches_jenkins_exactly_as_given(value):
-    credential = credential_xml.Credential(kind=credential_xml.SECRET_TEXT, id="id",
-                                           description=value, secret_fields=(("secret", "s"),))
+    credential = credential_xml.Credential(
+        kind=credential_xml.SECRET_TEXT,
+        id="id",
+        description=value,
+        secret_fields=(("secret", "s"),),
+    )
 
     root = ET.fromstring(credential_xml.to_xml(credential).encode("utf-8"))
 
@@ -246,10 +256,20 @@ def test_it_creates_both_credentials_in_the_global_store_as_jenkins_expects_them
     }
     assert [r.path for r in jenkins.writes()] == [GLOBAL_CREATE, GLOBAL_CREATE]
     assert run.result["credentials"] == [
-        {"id": "dockerCredentialsId", "kind": "usernamePassword", "action": "created",
-         "changed": [], "secret": "written"},
-        {"id": "repoCredentialsID", "kind": "secretText", "action": "created",
-         "changed": [], "secret": "written"},
+        {
+            "id": "dockerCredentialsId",
+            "kind": "usernamePassword",
+            "action": "created",
+            "changed": [],
+            "secret": "written",
+        },
+        {
+            "id": "repoCredentialsID",
+            "kind": "secretText",
+            "action": "created",
+            "changed": [],
+            "secret": "written",
+        },
     ]
     assert run.result["folder"] is None and run.result["domain"] == "_"
 
@@ -298,8 +318,9 @@ def test_a_folder_name_with_spaces_and_non_ascii_is_found(jenkins):
 
 
 def test_overridden_ids_are_used_as_id_and_description(jenkins):
-    run = run_cli(jenkins.url, "--docker-credentials-id", "hub-push",
-                  "--repo-credentials-id", "hub-namespace")
+    run = run_cli(
+        jenkins.url, "--docker-credentials-id", "hub-push", "--repo-credentials-id", "hub-namespace"
+    )
 
     assert run.exit_code == 0, run.stderr
     assert parsed(jenkins.store()["hub-push"])["description"] == "hub-push"
@@ -317,7 +338,9 @@ def test_a_rerun_rewrites_the_secrets_because_jenkins_cannot_show_them(jenkins):
 
     assert run.exit_code == 0, run.stderr
     assert [run.action("dockerCredentialsId"), run.action("repoCredentialsID")] == [
-        "updated", "updated"]
+        "updated",
+        "updated",
+    ]
     assert run.entry("dockerCredentialsId")["changed"] == []
     assert run.entry("dockerCredentialsId")["secret"] == "written"
     assert {key: value.body for key, value in jenkins.store().items()} == first
@@ -341,7 +364,9 @@ def test_with_keep_existing_secrets_a_rerun_leaves_matching_credentials_alone(je
 
     assert run.exit_code == 0, run.stderr
     assert [run.action("dockerCredentialsId"), run.action("repoCredentialsID")] == [
-        "unchanged", "unchanged"]
+        "unchanged",
+        "unchanged",
+    ]
     assert run.entry("repoCredentialsID")["secret"] == "kept"
     assert len(jenkins.writes()) == writes_before
 
@@ -356,10 +381,17 @@ def test_keep_existing_secrets_cannot_see_a_rotated_password(jenkins):
 
 
 def test_a_credential_whose_visible_fields_differ_is_updated_even_when_keeping_secrets(jenkins):
-    jenkins.seed(credential_xml.to_xml(credential_xml.Credential(
-        kind=credential_xml.USERNAME_PASSWORD, id="dockerCredentialsId",
-        description="clicked by hand", public_fields=(("username", "someone-else"),),
-        secret_fields=(("password", "old"),))))
+    jenkins.seed(
+        credential_xml.to_xml(
+            credential_xml.Credential(
+                kind=credential_xml.USERNAME_PASSWORD,
+                id="dockerCredentialsId",
+                description="clicked by hand",
+                public_fields=(("username", "someone-else"),),
+                secret_fields=(("password", "old"),),
+            )
+        )
+    )
 
     run = run_cli(jenkins.url, "--keep-existing-secrets")
 
@@ -463,8 +495,11 @@ ERROR_CASES = {
     "no-overall-read": (dict(env={"JENKINS_USER": "no-read"}), 7, "Overall/Read"),
     "no-credentials-view": (dict(env={"JENKINS_USER": "reader"}), 7, "Credentials/View"),
     "no-credentials-create": (dict(env={"JENKINS_USER": "viewer"}), 7, "Credentials/Create"),
-    "no-credentials-update": (dict(env={"JENKINS_USER": "creator"}, seeded=True), 7,
-                              "Credentials/Update"),
+    "no-credentials-update": (
+        dict(env={"JENKINS_USER": "creator"}, seeded=True),
+        7,
+        "Credentials/Update",
+    ),
     "folder-not-found": (dict(args=["--folder", "team/missing"]), 8, "no folder 'team/missing'"),
     "folder-is-a-job": (dict(args=["--folder", "team/pipeline"]), 8, "not a folder"),
 }
@@ -479,7 +514,8 @@ def test_each_failure_has_its_own_exit_code_and_a_clear_message(jenkins, case, e
     jenkins.delay_seconds = case.get("delay", 0)
     jenkins.credentials_plugin = case.get("plugin", True)
     url = {"closed": closed_port_url(), "sub-path": jenkins.url + "not/jenkins/"}.get(
-        case.get("url"), jenkins.url)
+        case.get("url"), jenkins.url
+    )
 
     run = run_cli(url, *case.get("args", []), **case.get("env", {}))
 
@@ -491,8 +527,13 @@ def test_each_failure_has_its_own_exit_code_and_a_clear_message(jenkins, case, e
 
 @pytest.mark.parametrize(
     "variable",
-    ["JENKINS_USER", "JENKINS_API_TOKEN", "DOCKERHUB_USERNAME", "DOCKERHUB_PASSWORD",
-     "DOCKERHUB_NAMESPACE"],
+    [
+        "JENKINS_USER",
+        "JENKINS_API_TOKEN",
+        "DOCKERHUB_USERNAME",
+        "DOCKERHUB_PASSWORD",
+        "DOCKERHUB_NAMESPACE",
+    ],
 )
 def test_a_missing_environment_variable_is_named_before_any_request(jenkins, variable):
     run = run_cli(jenkins.url, **{variable: None})
@@ -505,14 +546,20 @@ def test_a_missing_environment_variable_is_named_before_any_request(jenkins, var
 INVALID_INPUT = {
     "not-http": (["--jenkins-url", "ftp://jenkins.example.com/"], {}, "http:// or https://"),
     "no-host": (["--jenkins-url", "http://"], {}, "http:// or https://"),
-    "user-in-url": (["--jenkins-url", "http://admin:hunter2@127.0.0.1:1/"], {},
-                    "must not contain a user or password"),
+    "user-in-url": (
+        ["--jenkins-url", "http://admin:hunter2@127.0.0.1:1/"],
+        {},
+        "must not contain a user or password",
+    ),
     "bad-credential-id": (["--docker-credentials-id", "docker creds"], {}, "not a valid"),
     "same-ids": (["--repo-credentials-id", "dockerCredentialsId"], {}, "different IDs"),
     "bad-timeout": (["--timeout", "soon"], {}, "--timeout"),
     "empty-folder-part": (["--folder", "team//app"], {}, "empty part"),
-    "carriage-return-in-password": ([], {"DOCKERHUB_PASSWORD": "abc\rdef"},
-                                    "DOCKERHUB_PASSWORD contains a control character"),
+    "carriage-return-in-password": (
+        [],
+        {"DOCKERHUB_PASSWORD": "abc\rdef"},
+        "DOCKERHUB_PASSWORD contains a control character",
+    ),
 }
 
 

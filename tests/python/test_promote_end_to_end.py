@@ -333,12 +333,13 @@ def test_the_ecr_token_is_asked_of_the_source_region_not_the_default_one(stack, 
         stack.source(repo_name, "1.0"),
         "--destination",
         stack.destination(repo_name, "1.0"),
+        "-v",
     )
 
     assert run.returncode == 0, run.stderr
     # moto answers in the region the request was signed for, and names it in the endpoint.
     endpoint = f"https://{standin.ECR_ACCOUNT}.dkr.ecr.{standin.ECR_REGION}.amazonaws.com"
-    assert f"in {standin.ECR_REGION} (proxy endpoint {endpoint})" in run.stderr
+    assert f"the ECR token is for {endpoint}" in run.stderr
 
 
 def test_a_broken_credential_helper_in_the_agents_docker_config_does_not_matter(
