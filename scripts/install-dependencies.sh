@@ -29,6 +29,18 @@ if [ ! -x "$TOOLS_BIN/crane" ] || [ "$("$TOOLS_BIN/crane" version 2>/dev/null)" 
         "github.com/google/go-containerregistry/cmd/crane@$CRANE_VERSION"
 fi
 
+# toxiproxy, for the connection-level faults of the reliability tests. Its binary calls
+# its version "git", so only its presence is checked.
+TOXIPROXY_VERSION="v2.12.0"
+if [ ! -x "$TOOLS_BIN/toxiproxy-server" ]; then
+    echo "installing toxiproxy $TOXIPROXY_VERSION"
+    mkdir -p "$TOOLS_BIN/.toxiproxy"
+    GOBIN="$TOOLS_BIN/.toxiproxy" GOFLAGS=-mod=mod go install \
+        "github.com/Shopify/toxiproxy/v2/cmd/server@$TOXIPROXY_VERSION"
+    mv "$TOOLS_BIN/.toxiproxy/server" "$TOOLS_BIN/toxiproxy-server"
+    rmdir "$TOOLS_BIN/.toxiproxy"
+fi
+
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi

@@ -13,7 +13,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from standins.stack import HUB_NAMESPACE, StandInStack  # noqa: E402
+from standins.stack import StandInStack  # noqa: E402
 
 REPOSITORY = "edp/demo-app"
 TAG = "1.0.0"

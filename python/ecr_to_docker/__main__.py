@@ -13,7 +13,17 @@ class Interrupted(BaseException):
 
 
 def _raise_interrupted(signum, frame):
+    # Once is enough: a second signal (Ctrl-C held down, or Jenkins' SIGTERM then SIGKILL
+    # grace period) must not interrupt the clean-up the first one started. A handler that
+    # does nothing, not SIG_IGN: Python raises OSError for a signal that was already
+    # pending when its handler became SIG_IGN.
+    signal.signal(signal.SIGTERM, _ignore)
+    signal.signal(signal.SIGINT, _ignore)
     raise Interrupted(signum)
+
+
+def _ignore(signum, frame):
+    pass
 
 
 def main(argv=None):

@@ -10,6 +10,7 @@ reach here as an exception (see __main__), so `finally` covers SIGTERM and SIGIN
 import base64
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -44,6 +45,8 @@ _WITHHELD_ENVIRONMENT = (
     "DOCKER_AUTH_CONFIG",
 )
 _AUTH_MARKERS = ("UNAUTHORIZED", "DENIED", "401 Unauthorized", "403 Forbidden")
+_DENIED_MARKERS = ("DENIED", "403 Forbidden")
+_URL_HOST = re.compile(r"https?://([^/\s]+)/")
 
 # Every crane process and credentials directory alive now, so that an abort can reach
 # those of worker threads too (see stop_all).
@@ -140,8 +143,17 @@ def copy(crane, source, destination, config_directory, deadline, insecure=False,
 
     if process.returncode != 0:
         detail = logs.redact(" | ".join(last_lines))[-800:] or f"exit code {process.returncode}"
-        if any(marker in detail for marker in _AUTH_MARKERS):
-            raise AuthenticationError(f"copy to {label} was refused by a registry: {detail}")
+        # crane logs harmless refusals along the way: a cross-registry blob mount is
+        # always answered UNAUTHORIZED, then the blob is uploaded instead. Only the other
+        # lines say whether the copy failed for want of rights.
+        telling = [line for line in last_lines if "retrying without mount" not in line]
+        refusals = [line for line in telling if any(m in line for m in _AUTH_MARKERS)]
+        if refusals:
+            error = AuthenticationError(f"copy to {label} was refused by a registry: {detail}")
+            # 403/DENIED is a verdict on the credentials; 401 may be a token that expired.
+            error.denied = any(marker in refusals[-1] for marker in _DENIED_MARKERS)
+            error.refused_host = _host_named_in(refusals[-1])
+            raise error
         raise RegistryError(f"copy to {label} failed: {detail}")
     return time.monotonic() - started
 
@@ -158,6 +170,12 @@ def stop_all():
             _stop(process)
     for directory in directories:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def _host_named_in(line):
+    """The registry host of the request crane's error line is about, if it names one."""
+    match = _URL_HOST.search(line)
+    return match.group(1) if match else None
 
 
 def _read_lines(stream, last_lines):

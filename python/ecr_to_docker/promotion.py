@@ -198,17 +198,22 @@ class Promotion:
         with self.timings.phase("copy"):
             try:
                 seconds = self._run_crane(source)
-            except AuthenticationError as error:
-                # An ECR token lasts twelve hours; a copy that outlives it fails on the
-                # source side. Log in again once and let crane go on: blobs already at
-                # the destination are not sent twice.
-                if request.source.api_host not in str(error):
+            except (AuthenticationError, RegistryError) as error:
+                # Copying by digest is safe to repeat, and crane gives up on some faults
+                # that a second run gets past: a 429 without a registry error body, a
+                # token that expired mid-upload, or an ECR token that expired during a
+                # long copy (ECR tokens last twelve hours). One more run; blobs already
+                # at the destination are not sent again. A 403 is a verdict on the
+                # credentials, not a hiccup: it is not retried.
+                if getattr(error, "denied", False) or request.deadline.remaining() <= 1:
                     raise
-                log.warning(
-                    "the source registry refused the ECR token during the copy; "
-                    "logging in again and resuming once"
-                )
-                source.credentials = self._login_again(source.login).credentials
+                if getattr(error, "refused_host", None) == request.source.api_host:
+                    log.warning(
+                        "the source registry refused the ECR token during the copy; "
+                        "logging in again"
+                    )
+                    source.credentials = self._login_again(source.login).credentials
+                log.warning("the copy failed (%s); trying once more", _first_line(error))
                 seconds = self._run_crane(source)
         log.info("copied in %.1fs", seconds)
 
@@ -273,3 +278,8 @@ class Promotion:
             digest,
             f", all {len(source.children)} child manifests present" if source.children else "",
         )
+
+
+def _first_line(error):
+    text = str(error)
+    return text if len(text) <= 200 else text[:200] + "..."

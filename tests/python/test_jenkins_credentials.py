@@ -18,10 +18,9 @@ from pathlib import Path
 
 import pytest
 import requests
+from ecr_to_docker import jenkins_credential_xml as credential_xml
 from hypothesis import given
 from hypothesis import strategies as st
-
-from ecr_to_docker import jenkins_credential_xml as credential_xml
 from standins import jenkins as standin
 
 PYTHON_SOURCES = Path(__file__).resolve().parents[2] / "python"

@@ -59,7 +59,8 @@ class ImagePusher:
             location = self.url + location
         separator = "&" if "?" in location else "?"
         done = self.session.put(
-            f"{location}{separator}digest={digest}", data=data,
+            f"{location}{separator}digest={digest}",
+            data=data,
             headers={"Content-Type": "application/octet-stream"},
         )
         done.raise_for_status()
@@ -67,17 +68,20 @@ class ImagePusher:
 
     def push_manifest(self, repository, reference, body, media_type):
         response = self.session.put(
-            f"{self.url}/v2/{repository}/manifests/{reference}", data=body,
+            f"{self.url}/v2/{repository}/manifests/{reference}",
+            data=body,
             headers={"Content-Type": media_type},
         )
         response.raise_for_status()
         return sha256(body)
 
-    def push_image(self, repository, tag, layer_sizes, *, seed, oci=False,
-                   platform=("linux", "amd64")):
+    def push_image(
+        self, repository, tag, layer_sizes, *, seed, oci=False, platform=("linux", "amd64")
+    ):
         """A single-platform image; returns (digest, manifest bytes, media type)."""
-        body, media_type = self.build_image(repository, layer_sizes, seed=seed, oci=oci,
-                                            platform=platform)
+        body, media_type = self.build_image(
+            repository, layer_sizes, seed=seed, oci=oci, platform=platform
+        )
         reference = tag or sha256(body)
         return self.push_manifest(repository, reference, body, media_type), body, media_type
 
@@ -85,19 +89,24 @@ class ImagePusher:
         layer_descriptors, diff_ids = [], []
         for index, size in enumerate(layer_sizes):
             blob, diff_id = layer(f"{seed}-{index}", size)
-            layer_descriptors.append({
-                "mediaType": OCI_LAYER if oci else DOCKER_LAYER,
-                "size": len(blob),
-                "digest": self.push_blob(repository, blob),
-            })
+            layer_descriptors.append(
+                {
+                    "mediaType": OCI_LAYER if oci else DOCKER_LAYER,
+                    "size": len(blob),
+                    "digest": self.push_blob(repository, blob),
+                }
+            )
             diff_ids.append(diff_id)
-        config = json.dumps({
-            "architecture": platform[1],
-            "os": platform[0],
-            "created": "2024-01-01T00:00:00Z",
-            "config": {"Labels": {"seed": str(seed)}},
-            "rootfs": {"type": "layers", "diff_ids": diff_ids},
-        }, sort_keys=True).encode()
+        config = json.dumps(
+            {
+                "architecture": platform[1],
+                "os": platform[0],
+                "created": "2024-01-01T00:00:00Z",
+                "config": {"Labels": {"seed": str(seed)}},
+                "rootfs": {"type": "layers", "diff_ids": diff_ids},
+            },
+            sort_keys=True,
+        ).encode()
         manifest = {
             "schemaVersion": 2,
             "mediaType": OCI_MANIFEST if oci else DOCKER_MANIFEST,
@@ -117,37 +126,66 @@ class ImagePusher:
         for platform in platforms:
             os_name, architecture = platform.split("/")[:2]
             body, media_type = self.build_image(
-                repository, layer_sizes, seed=f"{seed}-{platform}", oci=True,
+                repository,
+                layer_sizes,
+                seed=f"{seed}-{platform}",
+                oci=True,
                 platform=(os_name, architecture),
             )
             digest = self.push_manifest(repository, sha256(body), body, media_type)
-            entries.append({
-                "mediaType": media_type, "size": len(body), "digest": digest,
-                "platform": {"architecture": architecture, "os": os_name},
-            })
+            entries.append(
+                {
+                    "mediaType": media_type,
+                    "size": len(body),
+                    "digest": digest,
+                    "platform": {"architecture": architecture, "os": os_name},
+                }
+            )
         if attestation:
-            statement = json.dumps({"_type": "https://in-toto.io/Statement/v0.1",
-                                    "predicateType": "https://slsa.dev/provenance/v0.2",
-                                    "seed": str(seed)}).encode()
+            statement = json.dumps(
+                {
+                    "_type": "https://in-toto.io/Statement/v0.1",
+                    "predicateType": "https://slsa.dev/provenance/v0.2",
+                    "seed": str(seed),
+                }
+            ).encode()
             config = b"{}"
-            body = json.dumps({
-                "schemaVersion": 2,
-                "mediaType": OCI_MANIFEST,
-                "config": {"mediaType": OCI_CONFIG, "size": len(config),
-                           "digest": self.push_blob(repository, config)},
-                "layers": [{"mediaType": IN_TOTO_LAYER, "size": len(statement),
+            body = json.dumps(
+                {
+                    "schemaVersion": 2,
+                    "mediaType": OCI_MANIFEST,
+                    "config": {
+                        "mediaType": OCI_CONFIG,
+                        "size": len(config),
+                        "digest": self.push_blob(repository, config),
+                    },
+                    "layers": [
+                        {
+                            "mediaType": IN_TOTO_LAYER,
+                            "size": len(statement),
                             "digest": self.push_blob(repository, statement),
-                            "annotations": {"in-toto.io/predicate-type":
-                                            "https://slsa.dev/provenance/v0.2"}}],
-            }).encode()
+                            "annotations": {
+                                "in-toto.io/predicate-type": "https://slsa.dev/provenance/v0.2"
+                            },
+                        }
+                    ],
+                }
+            ).encode()
             digest = self.push_manifest(repository, sha256(body), body, OCI_MANIFEST)
-            entries.append({
-                "mediaType": OCI_MANIFEST, "size": len(body), "digest": digest,
-                "platform": {"architecture": "unknown", "os": "unknown"},
-                "annotations": {"vnd.docker.reference.type": "attestation-manifest",
-                                "vnd.docker.reference.digest": entries[0]["digest"]},
-            })
-        index = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries},
-                           indent=2).encode()
+            entries.append(
+                {
+                    "mediaType": OCI_MANIFEST,
+                    "size": len(body),
+                    "digest": digest,
+                    "platform": {"architecture": "unknown", "os": "unknown"},
+                    "annotations": {
+                        "vnd.docker.reference.type": "attestation-manifest",
+                        "vnd.docker.reference.digest": entries[0]["digest"],
+                    },
+                }
+            )
+        index = json.dumps(
+            {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries}, indent=2
+        ).encode()
         digest = self.push_manifest(repository, tag, index, OCI_INDEX)
         return digest, index, [entry["digest"] for entry in entries]

@@ -39,8 +39,10 @@ USERNAME_PASSWORD_CLASS = "com.cloudbees.plugins.credentials.impl.UsernamePasswo
 SECRET_TEXT_CLASS = "org.jenkinsci.plugins.plaincredentials.impl.StringCredentialsImpl"
 # The fields each class keeps as hudson.util.Secret, which Jenkins never shows.
 SECRET_FIELDS = {USERNAME_PASSWORD_CLASS: ("password",), SECRET_TEXT_CLASS: ("secret",)}
-PLUGINS = {USERNAME_PASSWORD_CLASS: "credentials@1337.v60b_d7b_c7b_c9f",
-           SECRET_TEXT_CLASS: "plain-credentials@183.va_de8f1dd5a_2b_"}
+PLUGINS = {
+    USERNAME_PASSWORD_CLASS: "credentials@1337.v60b_d7b_c7b_c9f",
+    SECRET_TEXT_CLASS: "plain-credentials@183.va_de8f1dd5a_2b_",
+}
 
 OVERALL_READ = "Overall/Read"
 JOB_READ = "Job/Read"
@@ -48,6 +50,8 @@ VIEW = "Credentials/View"
 CREATE = "Credentials/Create"
 UPDATE = "Credentials/Update"
 ALL_PERMISSIONS = frozenset({OVERALL_READ, JOB_READ, VIEW, CREATE, UPDATE})
+
+DOMAIN_WRAPPER_CLASS = "com.cloudbees.plugins.credentials.CredentialsStoreAction$DomainWrapper"
 
 
 @dataclasses.dataclass
@@ -171,8 +175,13 @@ class JenkinsStandIn:
         segments = [urllib.parse.unquote(part) for part in path.strip("/").split("/") if part]
 
         if segments == ["crumbIssuer", "api", "json"] and method == "GET":
-            return _json({"_class": "hudson.security.csrf.DefaultCrumbIssuer",
-                          "crumb": self.crumb_for(user.name), "crumbRequestField": CRUMB_FIELD})
+            return _json(
+                {
+                    "_class": "hudson.security.csrf.DefaultCrumbIssuer",
+                    "crumb": self.crumb_for(user.name),
+                    "crumbRequestField": CRUMB_FIELD,
+                }
+            )
         if segments == ["me", "api", "json"] and method == "GET":
             return _json({"_class": "hudson.model.User", "id": user.name, "fullName": user.name})
         if segments == ["api", "json"] and method == "GET":
@@ -188,10 +197,18 @@ class JenkinsStandIn:
             if full_name not in self.items or JOB_READ not in user.permissions:
                 return _text(404, "Not Found")
             if segments == ["api", "json"] and method == "GET":
-                return _json({"_class": self.items[full_name], "name": folder[-1],
-                              "fullName": full_name, "jobs": []})
+                return _json(
+                    {
+                        "_class": self.items[full_name],
+                        "name": folder[-1],
+                        "fullName": full_name,
+                        "jobs": [],
+                    }
+                )
             if self.items[full_name] != FOLDER_CLASS or segments[:3] != [
-                "credentials", "store", "folder"
+                "credentials",
+                "store",
+                "folder",
             ]:
                 return _text(404, "Not Found")
             return self._store_request(method, full_name, segments[3:], user, headers, body)
@@ -220,10 +237,12 @@ class JenkinsStandIn:
         if rest == ["api", "json"] and method == "GET":
             if VIEW not in user.permissions:
                 return _denied(user, VIEW)
-            return _json({
-                "_class": "com.cloudbees.plugins.credentials.CredentialsStoreAction$DomainWrapper",
-                "credentials": [{"id": key} for key in store],
-            })
+            return _json(
+                {
+                    "_class": DOMAIN_WRAPPER_CLASS,
+                    "credentials": [{"id": key} for key in store],
+                }
+            )
         if rest == ["createCredentials"] and method == "POST":
             if CREATE not in user.permissions:
                 return _denied(user, CREATE)
@@ -242,13 +261,15 @@ class JenkinsStandIn:
             if tail == ["api", "json"] and method == "GET":
                 if VIEW not in user.permissions:
                     return _denied(user, VIEW)
-                return _json({
-                    "_class": "com.cloudbees.plugins.credentials.CredentialsStoreAction"
-                              "$CredentialsWrapper",
-                    "id": credential_id,
-                    "description": store[credential_id].field("description"),
-                    "displayName": credential_id,
-                })
+                return _json(
+                    {
+                        "_class": "com.cloudbees.plugins.credentials.CredentialsStoreAction"
+                        "$CredentialsWrapper",
+                        "id": credential_id,
+                        "description": store[credential_id].field("description"),
+                        "displayName": credential_id,
+                    }
+                )
             if tail == ["config.xml"] and method == "GET":
                 if VIEW not in user.permissions:
                     return _denied(user, VIEW)
@@ -276,8 +297,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.command, self.path, self.headers, body
         )
         self.jenkins.requests.append(
-            Request(self.command, urllib.parse.urlsplit(self.path).path,
-                    _user_of(self.headers), status)
+            Request(
+                self.command, urllib.parse.urlsplit(self.path).path, _user_of(self.headers), status
+            )
         )
         self.send_response(status)
         if status == 401:

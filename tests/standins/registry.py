@@ -39,7 +39,9 @@ class DistributionRegistry:
         self._log = open(self.log_path, "ab")
         self._process = subprocess.Popen(
             [REGISTRY_BINARY, "serve", config_path],
-            stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
         wait_until_answering(f"{self.url}/v2/", process=self._process)

@@ -41,7 +41,9 @@ class StandInStack:
         try:
             self.moto = ThreadedMotoServer(ip_address=LOOPBACK, port=free_port(), verbose=False)
             self.moto.start()
-            self.ecr = DistributionRegistry("ecr", htpasswd_users={"AWS": self.ecr_password}).start()
+            self.ecr = DistributionRegistry(
+                "ecr", htpasswd_users={"AWS": self.ecr_password}
+            ).start()
             self.token_server = TokenServer(
                 users={HUB_USER: HUB_PASSWORD, OTHER_USER: OTHER_PASSWORD},
                 namespaces={HUB_NAMESPACE: {HUB_USER}, OTHER_NAMESPACE: {OTHER_USER}},

@@ -29,7 +29,9 @@ TOKEN_LIFETIME = 300
 
 
 class TokenServer:
-    def __init__(self, users, namespaces, service="registry.standin", issuer="standin-token-service"):
+    def __init__(
+        self, users, namespaces, service="registry.standin", issuer="standin-token-service"
+    ):
         """`users`: {username: password}; `namespaces`: {namespace: {usernames}}."""
         self.users = dict(users)
         self.namespaces = {name: set(owners) for name, owners in namespaces.items()}
@@ -120,12 +122,15 @@ class TokenServer:
                 token = server.issue(user, scopes)
                 server.requests.append((user, scopes, 200))
                 issued = datetime.datetime.now(datetime.timezone.utc).isoformat()
-                self._answer(200, {
-                    "token": token,
-                    "access_token": token,
-                    "expires_in": server.token_lifetime,
-                    "issued_at": issued,
-                })
+                self._answer(
+                    200,
+                    {
+                        "token": token,
+                        "access_token": token,
+                        "expires_in": server.token_lifetime,
+                        "issued_at": issued,
+                    },
+                )
 
             def _answer(self, status, body):
                 payload = json.dumps(body).encode()
