@@ -14,6 +14,7 @@ whole copy; when it happens, the other writer's image is replaced by ours and th
 verification below still reports what the tag holds.
 """
 
+import time
 from dataclasses import dataclass
 from typing import FrozenSet, Optional
 
@@ -32,6 +33,8 @@ from ecr_to_docker.registry import Credentials, ManifestInfo, RegistryClient, in
 from ecr_to_docker.timings import Timings
 
 log = logs.get("promote")
+
+VERIFY_SETTLE_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,11 @@ class Promotion:
             )
         log.info("tagged %s", request.destination)
 
+        # A writer that passed its second check just before our write lands its own write
+        # a moment later. Reading the tag back only after a short pause lets that write
+        # show, so that the run that lost the race says so (exit 6) instead of reporting
+        # success for an image that is no longer there.
+        time.sleep(VERIFY_SETTLE_SECONDS)
         self._verify(destination_client, source)
         self.result["status"] = "promoted"
         log.info("promoted %s to %s (%s)", request.source, request.destination, source.digest)

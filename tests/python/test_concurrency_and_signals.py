@@ -127,9 +127,8 @@ def test_of_two_promotions_racing_for_one_tag_the_one_that_copies_later_is_refus
     strict=True,
     reason=(
         "a known limitation (README, Limitations): the registry API has no conditional "
-        "write, so two promotions that both pass the second check both write the tag; when "
-        "the first one verifies before the second writes, both end in 0 and the first "
-        "image is replaced"
+        "write, so two promotions that both pass the second check both write the tag; the "
+        "one whose image was replaced reports 6, but its image was published for a moment"
     ),
 )
 def test_two_promotions_passing_the_second_check_together_still_overwrite_nothing(fault_stack):
