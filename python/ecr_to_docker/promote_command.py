@@ -14,7 +14,7 @@ from ecr_to_docker import copier, ecr_host, ecr_login, logs, parallel, reference
 from ecr_to_docker.deadline import Deadline
 from ecr_to_docker.errors import EcrToDockerError, InvalidInputError
 from ecr_to_docker.http_session import retry_settings
-from ecr_to_docker.promotion import Promotion, PromotionRequest
+from ecr_to_docker.promotion import VERIFY_SETTLE_SECONDS, Promotion, PromotionRequest
 from ecr_to_docker.registry import Credentials
 from ecr_to_docker.timings import Timings
 
@@ -63,10 +63,15 @@ def _run_batch(requests, report_path, timings, jobs):
     log.info("promoting %d images, %d at a time", len(requests), jobs)
     image_timings = [Timings() for _ in requests]
 
-    def promote_one(index):
-        promotion = Promotion(requests[index], image_timings[index])
+    promotions = [
+        Promotion(request, image_timing, defer_verification=True)
+        for request, image_timing in zip(requests, image_timings)
+    ]
+
+    def step(index, action):
+        promotion = promotions[index]
         try:
-            result = promotion.run()
+            result = action(promotion)
             result["exit_code"] = 0
         except Exception as error:  # each image reports its own outcome, whatever it is
             log.error("%s: %s", requests[index].source, logs.redact(error))
@@ -75,8 +80,18 @@ def _run_batch(requests, report_path, timings, jobs):
 
     with timings.phase("promote"):
         results = parallel.run_bounded(
-            [lambda index=index: promote_one(index) for index in range(len(requests))], jobs
+            [lambda i=i: step(i, Promotion.run) for i in range(len(requests))], jobs
         )
+        # Every tag written, one pause, then every tag read back: the same protection
+        # against a racing writer as a single run's, paid once for the batch.
+        written = [i for i, promotion in enumerate(promotions) if promotion.awaiting_verification]
+        if written:
+            time.sleep(VERIFY_SETTLE_SECONDS)
+            verified = parallel.run_bounded(
+                [lambda i=i: step(i, Promotion.finish) for i in written], jobs
+            )
+            for index, result in zip(written, verified):
+                results[index] = result
     counts = {name: 0 for name in ("promoted", "identical", "dry-run", "refused", "failed")}
     for result in results:
         key = result["status"] if result["status"] in counts else "failed"

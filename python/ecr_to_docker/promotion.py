@@ -65,9 +65,13 @@ class SourceImage:
 class Promotion:
     """One image's promotion; `result` holds what is known so far, even after a failure."""
 
-    def __init__(self, request: PromotionRequest, timings: Timings):
+    def __init__(self, request: PromotionRequest, timings: Timings, defer_verification=False):
         self.request = request
         self.timings = timings
+        # A batch verifies all its images after one shared pause (see finish), instead
+        # of one pause per image.
+        self.defer_verification = defer_verification
+        self._awaiting_verification = None
         self.result = {
             "status": None,
             "source": str(request.source),
@@ -111,15 +115,34 @@ class Promotion:
                 what=f"writing the tag {request.destination}",
             )
         log.info("tagged %s", request.destination)
+        self._awaiting_verification = (destination_client, source)
 
+        if self.defer_verification:
+            self._awaiting_verification = (destination_client, source)
+            self.result["status"] = "tagged"
+            return self.result
         # A writer that passed its second check just before our write lands its own write
         # a moment later. Reading the tag back only after a short pause lets that write
         # show, so that the run that lost the race says so (exit 6) instead of reporting
         # success for an image that is no longer there.
         time.sleep(VERIFY_SETTLE_SECONDS)
+        return self.finish()
+
+    @property
+    def awaiting_verification(self):
+        return self._awaiting_verification is not None
+
+    def finish(self):
+        """Verify a written tag (after the settle pause) and report the promotion."""
+        destination_client, source = self._awaiting_verification or (None, None)
+        if destination_client is None:
+            raise RuntimeError("finish() called on a promotion that wrote no tag")
+        self._awaiting_verification = None
         self._verify(destination_client, source)
         self.result["status"] = "promoted"
-        log.info("promoted %s to %s (%s)", request.source, request.destination, source.digest)
+        log.info(
+            "promoted %s to %s (%s)", self.request.source, self.request.destination, source.digest
+        )
         return self.result
 
     # -- steps ------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import base64
 import hashlib
 import json
 import re
+import threading
 from dataclasses import dataclass
 from typing import Optional
 
@@ -31,6 +32,10 @@ _ACCEPT = ", ".join(MANIFEST_MEDIA_TYPES)
 _MAX_ERROR_BODY = 2048
 _MAX_MANIFEST = 4 * 1024 * 1024
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}")
+
+
+_PING_LOCK = threading.Lock()
+_PING_ANSWERS = {}
 
 
 @dataclass(frozen=True)
@@ -71,13 +76,10 @@ class RegistryClient:
         """Authenticate for `actions` (e.g. pull, push) on the repository, as the registry
         asks: no auth, Basic, or a Bearer token from its token service."""
         self._actions = tuple(actions)
-        response = self._send("GET", "/v2/", what="registry login", authenticate=False)
-        if response.status_code == 200:
+        status, header = self._ping()
+        if status == 200:
             return
-        if response.status_code != 401:
-            raise self._failure(response, "registry login")
 
-        header = response.headers.get("WWW-Authenticate", "")
         bearer = challenge.find(header, "bearer")
         if bearer is not None:
             self._bearer = bearer
@@ -95,6 +97,23 @@ class RegistryClient:
                 f"the {self.role} registry {self.host} asks for an authentication scheme this "
                 f"tool does not support: {header[:200]!r}"
             )
+
+    def _ping(self):
+        """The registry's answer to GET /v2/: its status and WWW-Authenticate header.
+
+        How a registry wants to be authenticated does not change within a run, so the
+        images of a batch ask once per registry rather than once each."""
+        with _PING_LOCK:
+            known = _PING_ANSWERS.get(self._base)
+        if known is not None:
+            return known
+        response = self._send("GET", "/v2/", what="registry login", authenticate=False)
+        if response.status_code not in (200, 401):
+            raise self._failure(response, "registry login")
+        answer = (response.status_code, response.headers.get("WWW-Authenticate", ""))
+        with _PING_LOCK:
+            _PING_ANSWERS[self._base] = answer
+        return answer
 
     def _fetch_token(self):
         realm = self._bearer.params.get("realm")
