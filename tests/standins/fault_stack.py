@@ -7,26 +7,16 @@ that runs going on at the same time never count or fault each other's requests; 
 token proxy is shared, and its rules name the run's repository in the scope they match.
 """
 
-import logging
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from moto.server import ThreadedMotoServer
-
 from standins.fault_proxy import FaultProxy
-from standins.network import LOOPBACK, free_port
-from standins.registry import DistributionRegistry
+from standins.network import LOOPBACK
 from standins.stack import (
     HUB_NAMESPACE,
-    HUB_PASSWORD,
-    HUB_USER,
-    OTHER_NAMESPACE,
-    OTHER_PASSWORD,
-    OTHER_USER,
     StandInStack,
 )
-from standins.token_server import TokenServer
 from standins.toxiproxy import Toxiproxy
 
 # Distinctive, so that finding it in an output means it leaked (moto accepts any key).
@@ -65,29 +55,20 @@ class FaultStack(StandInStack):
         self._lock = threading.Lock()  # runs set up their routes from several threads
 
     def start(self):
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self.toxiproxy = Toxiproxy().start()
         try:
-            self.toxiproxy = Toxiproxy().start()
-            self.moto = ThreadedMotoServer(ip_address=LOOPBACK, port=free_port(), verbose=False)
-            self.moto.start()
-            self.ecr = DistributionRegistry(
-                "ecr", htpasswd_users={"AWS": self.ecr_password}
-            ).start()
-            self.token_server = TokenServer(
-                users={HUB_USER: HUB_PASSWORD, OTHER_USER: OTHER_PASSWORD},
-                namespaces={HUB_NAMESPACE: {HUB_USER}, OTHER_NAMESPACE: {OTHER_USER}},
-            ).start()
-            self.token_proxy = self._proxy("token", f"{LOOPBACK}:{self.token_server.port}")
-            self.token_proxy.collect_tokens = True
-            self.token_proxy.start()
-            auth = dict(
-                self.token_server.registry_auth_config(), realm=f"{self.token_proxy.url}/token"
-            )
-            self.hub = DistributionRegistry("hub", token_auth=auth).start()
+            return super().start()
         except BaseException:
             self.stop()
             raise
-        return self
+
+    def _hub_token_auth(self):
+        # The registry sends clients to the token service through a fault proxy, so that
+        # token requests can fail too.
+        self.token_proxy = self._proxy("token", f"{LOOPBACK}:{self.token_server.port}")
+        self.token_proxy.collect_tokens = True
+        self.token_proxy.start()
+        return dict(self.token_server.registry_auth_config(), realm=f"{self.token_proxy.url}/token")
 
     def stop(self):
         super().stop()

@@ -48,13 +48,15 @@ class StandInStack:
                 users={HUB_USER: HUB_PASSWORD, OTHER_USER: OTHER_PASSWORD},
                 namespaces={HUB_NAMESPACE: {HUB_USER}, OTHER_NAMESPACE: {OTHER_USER}},
             ).start()
-            self.hub = DistributionRegistry(
-                "hub", token_auth=self.token_server.registry_auth_config()
-            ).start()
+            self.hub = DistributionRegistry("hub", token_auth=self._hub_token_auth()).start()
         except BaseException:
             self.stop()
             raise
         return self
+
+    def _hub_token_auth(self):
+        """The Docker Hub stand-in's token settings; a subclass may route the realm."""
+        return self.token_server.registry_auth_config()
 
     def stop(self):
         for part in (self.hub, self.token_server, self.ecr, self.moto):
