@@ -403,10 +403,12 @@ def _concurrency_section(results):
             "The second case is the limit the README states: the registry API has no conditional",
             "write, so when both runs pass the second check before either writes, both write the",
             f"tag and the first writer's tag is overwritten. Here they ended in {race['codes']}: "
-            "when the",
-            "first run verifies before the second one writes, *both* report success; only the",
-            "other order gives the first one exit 6. Outside that window (one HTTP round trip) the",
-            "later run is refused with exit 3 and nothing is overwritten. With skip-identical both",
+            "each",
+            "run reads the tag back 50 ms after writing it, so the run whose image was replaced",
+            "reports exit 6 and the one that succeeded is the one the tag holds; only a second",
+            "writer slower than that pause could leave both at 0. Outside that window (one HTTP",
+            "round trip) the later run is refused with exit 3 and nothing is overwritten. With",
+            "skip-identical both",
             "runs found the tag free and copied (the blobs are stored once, content-addressed);",
             f"the tag was written {len(twice['tag_writes'])} time(s), always with the source "
             "digest, which changes nothing.",
