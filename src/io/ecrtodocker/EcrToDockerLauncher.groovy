@@ -64,7 +64,9 @@ exec bash "$ECR_TO_DOCKER_LAUNCHER" promote >"$ECR_TO_DOCKER_RESULT"
 
     /**
      * ECR_TO_DOCKER_FROM_FILE is always set, blank for a single image: one left in the job's
-     * environment would otherwise turn a single promotion into a list of one.
+     * environment would otherwise turn a single promotion into a list of one. TMPDIR is the
+     * build's temporary directory, so that even a run killed outright (SIGKILL) leaves its
+     * private credentials directory where Jenkins cleans up, not in the agent's /tmp.
      */
     @NonCPS
     List<String> environment(boolean imageList) {
@@ -72,6 +74,7 @@ exec bash "$ECR_TO_DOCKER_LAUNCHER" promote >"$ECR_TO_DOCKER_RESULT"
             'ECR_TO_DOCKER_LAUNCHER=' + scriptPath,
             'ECR_TO_DOCKER_RESULT=' + resultPath,
             'ECR_TO_DOCKER_WORKDIR=' + temporaryDirectory,
+            'TMPDIR=' + temporaryDirectory,
             'ECR_TO_DOCKER_LIBRARY_VERSION=' + version,
             'ECR_TO_DOCKER_FROM_FILE=' + (imageList ? imageListPath : ''),
         ]

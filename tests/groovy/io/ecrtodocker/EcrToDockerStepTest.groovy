@@ -160,6 +160,8 @@ class EcrToDockerStepTest extends LibraryPipelineTest {
         Map seen = promoteEnvironment
         assert seen.ECR_TO_DOCKER_LAUNCHER == launcherPath
         assert seen.ECR_TO_DOCKER_WORKDIR == TEMPORARY_DIRECTORY
+        // Temporary credentials go there too, where Jenkins cleans up after a killed run.
+        assert seen.TMPDIR == TEMPORARY_DIRECTORY
         assert seen.ECR_TO_DOCKER_RESULT == TEMPORARY_DIRECTORY + '/ecr-to-docker-result.json'
         assert seen.ECR_TO_DOCKER_LIBRARY_VERSION == version
         assert !agentFiles.keySet().any { it.startsWith(WORKSPACE + '/') }:
