@@ -48,8 +48,9 @@ BATCH_JOBS = 4
 class Case:
     """One image (or index) in the ECR stand-in, copied by every tool."""
 
-    def __init__(self, name, description, layer_sizes, repetitions, quick_repetitions,
-                 platforms=None):
+    def __init__(
+        self, name, description, layer_sizes, repetitions, quick_repetitions, platforms=None
+    ):
         self.name = name
         self.description = description
         self.layer_sizes = layer_sizes
@@ -61,19 +62,31 @@ class Case:
 
     def seed(self, pusher):
         if self.platforms:
-            self.digest, _, _ = pusher.push_index(self.repository, SOURCE_TAG, self.platforms,
-                                                  self.layer_sizes, seed=f"bench-{self.name}")
+            self.digest, _, _ = pusher.push_index(
+                self.repository,
+                SOURCE_TAG,
+                self.platforms,
+                self.layer_sizes,
+                seed=f"bench-{self.name}",
+            )
         else:
-            self.digest, _, _ = pusher.push_image(self.repository, SOURCE_TAG, self.layer_sizes,
-                                                  seed=f"bench-{self.name}")
+            self.digest, _, _ = pusher.push_image(
+                self.repository, SOURCE_TAG, self.layer_sizes, seed=f"bench-{self.name}"
+            )
 
 
 CASES = (
     Case("small", "1 layer of 1 MiB", [1 * MIB], 9, 3),
     Case("medium", "8 layers of 16 MiB", [16 * MIB] * 8, 3, 2),
     Case("large", "8 layers of 64 MiB", [64 * MIB] * 8, 5, 0),
-    Case("index", "index of 3 platforms x 4 layers of 8 MiB, plus an attestation",
-         [8 * MIB] * 4, 3, 2, platforms=["linux/amd64", "linux/arm64", "linux/s390x"]),
+    Case(
+        "index",
+        "index of 3 platforms x 4 layers of 8 MiB, plus an attestation",
+        [8 * MIB] * 4,
+        3,
+        2,
+        platforms=["linux/amd64", "linux/arm64", "linux/s390x"],
+    ),
 )
 BATCH_LAYERS = [2 * MIB] * 4
 BATCH_REPETITIONS = (3, 1)  # full, quick
@@ -111,8 +124,9 @@ class Bench:
         next run finds nothing to reuse. The registry keeps no cache of its own (none is
         configured), so it sees the removal at once."""
         for name in names:
-            shutil.rmtree(self.stack.hub.storage_path("repositories", HUB_NAMESPACE, name),
-                          ignore_errors=True)
+            shutil.rmtree(
+                self.stack.hub.storage_path("repositories", HUB_NAMESPACE, name), ignore_errors=True
+            )
         shutil.rmtree(self.stack.hub.storage_path("blobs"), ignore_errors=True)
 
     def check_copied(self, destination, digest, tool):
@@ -141,7 +155,8 @@ class Bench:
                 destination = self.stack.destination(name, SOURCE_TAG)
                 report_path = os.path.join(self.workdir, f"{name}.report.json")
                 command, environment = self.tools.single_image_command(
-                    tool, source, destination, report_path)
+                    tool, source, destination, report_path
+                )
                 run = run_measured(tool, command, environment, self.watch)
                 self.check_copied(destination, case.digest, tool)
                 self.forget_destination([name])
@@ -150,10 +165,14 @@ class Bench:
                     with open(report_path) as report_file:
                         entry["timings"] = json.load(report_file)["timings"]
                 runs[tool].append(entry)
-                self.log(f"{case.name} #{repetition + 1}/{repetitions} {tool}: "
-                         f"{run.wall:.3f}s, {run.requests.total} requests")
+                self.log(
+                    f"{case.name} #{repetition + 1}/{repetitions} {tool}: "
+                    f"{run.wall:.3f}s, {run.requests.total} requests"
+                )
         self.results.setdefault("cases", {})[case.name] = {
-            "description": case.description, "repetitions": repetitions, "runs": runs,
+            "description": case.description,
+            "repetitions": repetitions,
+            "runs": runs,
             "load": [load_before, load_average()],
         }
 
@@ -175,8 +194,7 @@ class Bench:
                         image_list.write(f"{source} {destination}\n")
                 report_path = os.path.join(self.workdir, f"batch-{slug}-{repetition}.json")
                 if variant == "ours --jobs 4":
-                    command, environment = self.tools.ours_batch(list_path, report_path,
-                                                                 BATCH_JOBS)
+                    command, environment = self.tools.ours_batch(list_path, report_path, BATCH_JOBS)
                 elif variant == "ours --jobs 1":
                     command, environment = self.tools.ours_batch(list_path, report_path, 1)
                 elif variant == "loop of ours":
@@ -188,11 +206,15 @@ class Bench:
                     self.check_copied(destination, digest, variant)
                 self.forget_destination(names)
                 runs[variant].append(run.as_dict())
-                self.log(f"batch #{repetition + 1}/{repetitions} {variant}: {run.wall:.3f}s, "
-                         f"{run.requests.total} requests")
+                self.log(
+                    f"batch #{repetition + 1}/{repetitions} {variant}: {run.wall:.3f}s, "
+                    f"{run.requests.total} requests"
+                )
         self.results["batch"] = {
-            "description": f"{BATCH_SIZE} images of 4 layers of 2 MiB", "repetitions": repetitions,
-            "runs": runs, "load": [load_before, load_average()],
+            "description": f"{BATCH_SIZE} images of 4 layers of 2 MiB",
+            "repetitions": repetitions,
+            "runs": runs,
+            "load": [load_before, load_average()],
         }
 
     # -- refusal and --help -----------------------------------------------------------
@@ -213,8 +235,10 @@ class Bench:
             with open(report_path) as report_file:
                 entry["timings"] = json.load(report_file)["timings"]
             runs.append(entry)
-            self.log(f"refusal #{repetition + 1}/{repetitions}: {run.wall:.3f}s, "
-                     f"destination requests {dict(run.requests.hub)}")
+            self.log(
+                f"refusal #{repetition + 1}/{repetitions}: {run.wall:.3f}s, "
+                f"destination requests {dict(run.requests.hub)}"
+            )
         self.forget_destination(["refusal"])
         self.results["refusal"] = {"repetitions": repetitions, "runs": runs}
 
@@ -223,10 +247,15 @@ class Bench:
         environment = self.tools.ours_environment()
         self.results["help"] = {}
         for arguments in (["--help"], ["promote", "--help"]):
-            median, low, high = time_command(["ecr-to-docker", *arguments], environment,
-                                              repetitions)
+            median, low, high = time_command(
+                ["ecr-to-docker", *arguments], environment, repetitions
+            )
             self.results["help"][" ".join(arguments)] = {
-                "median": median, "min": low, "max": high, "repetitions": repetitions}
+                "median": median,
+                "min": low,
+                "max": high,
+                "repetitions": repetitions,
+            }
             self.log(f"ecr-to-docker {' '.join(arguments)}: {median * 1000:.0f} ms")
 
     # -- where our fixed cost goes ----------------------------------------------------
@@ -245,8 +274,11 @@ class Bench:
             ("command line", "import ecr_to_docker.__main__"),
             ("promote imports", "import ecr_to_docker.__main__, ecr_to_docker.promote_command"),
             ("+ boto3", "import ecr_to_docker.promote_command, boto3"),
-            ("+ ECR client", "import ecr_to_docker.promote_command, boto3; "
-                             f"boto3.session.Session().client('ecr', region_name='{region}')"),
+            (
+                "+ ECR client",
+                "import ecr_to_docker.promote_command, boto3; "
+                f"boto3.session.Session().client('ecr', region_name='{region}')",
+            ),
         )
         results = {}
         for label, code in probes:
@@ -255,9 +287,17 @@ class Bench:
         self.results["startup"] = results
 
         completed = subprocess.run(
-            [python, "-X", "importtime", "-c",
-             "import ecr_to_docker.__main__, ecr_to_docker.promote_command, boto3"],
-            env=environment, capture_output=True, text=True, check=True,
+            [
+                python,
+                "-X",
+                "importtime",
+                "-c",
+                "import ecr_to_docker.__main__, ecr_to_docker.promote_command, boto3",
+            ],
+            env=environment,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         self.results["imports"] = report.imports_by_package(completed.stderr)
 
@@ -295,10 +335,16 @@ PARTS = ("help", "startup", *(case.name for case in CASES), "refusal", "batch")
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="a smoke run: fewer repetitions and no large image")
-    parser.add_argument("--only", action="append", choices=PARTS, metavar="PART",
-                        help=f"run only this part (repeatable): {', '.join(PARTS)}")
+    parser.add_argument(
+        "--quick", action="store_true", help="a smoke run: fewer repetitions and no large image"
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=PARTS,
+        metavar="PART",
+        help=f"run only this part (repeatable): {', '.join(PARTS)}",
+    )
     parser.add_argument("--output", help="where to write the Markdown report")
     args = parser.parse_args(argv)
     complete = not args.quick and not args.only
@@ -306,16 +352,21 @@ def main(argv=None):
     # Only a complete run replaces docs/BENCHMARKS.md; anything less goes to build/.
     name = "quick" if args.quick else "partial" if args.only else None
     output = args.output or os.path.join(
-        ROOT, "docs/BENCHMARKS.md" if complete else f"build/bench/BENCHMARKS-{name}.md")
-    raw_output = os.path.join(ROOT, "build/bench",
-                              "results.json" if complete else f"results-{name}.json")
-    command = "make bench" + (f" BENCH_ARGS='{' '.join(argv or sys.argv[1:])}'"
-                              if not complete else "")
+        ROOT, "docs/BENCHMARKS.md" if complete else f"build/bench/BENCHMARKS-{name}.md"
+    )
+    raw_output = os.path.join(
+        ROOT, "build/bench", "results.json" if complete else f"results-{name}.json"
+    )
+    command = "make bench" + (
+        f" BENCH_ARGS='{' '.join(argv or sys.argv[1:])}'" if not complete else ""
+    )
 
     for needed in ("ecr-to-docker", "skopeo", "regctl"):
         if shutil.which(needed) is None:
-            print(f"{needed} is not on PATH: run scripts/install-bench-tools.sh "
-                  "(make bench does)", file=sys.stderr)
+            print(
+                f"{needed} is not on PATH: run scripts/install-bench-tools.sh (make bench does)",
+                file=sys.stderr,
+            )
             return 2
 
     started = time.monotonic()
@@ -326,16 +377,20 @@ def main(argv=None):
         bench = Bench(stack, tools, workdir, args.quick)
         bench.log("seeding the images into the ECR stand-in")
         pusher = stack.source_pusher()
-        cases = [case for case in CASES
-                 if (case.quick_repetitions if args.quick else case.repetitions) > 0
-                 and (case.name in parts or (case.name == "small" and "refusal" in parts))]
+        cases = [
+            case
+            for case in CASES
+            if (case.quick_repetitions if args.quick else case.repetitions) > 0
+            and (case.name in parts or (case.name == "small" and "refusal" in parts))
+        ]
         for case in cases:
             case.seed(pusher)
         batch_sources = []
         for index in range(BATCH_SIZE if "batch" in parts else 0):
             repository = f"bench/batch-{index:02d}"
-            digest, _, _ = pusher.push_image(repository, SOURCE_TAG, BATCH_LAYERS,
-                                             seed=f"bench-batch-{index}")
+            digest, _, _ = pusher.push_image(
+                repository, SOURCE_TAG, BATCH_LAYERS, seed=f"bench-batch-{index}"
+            )
             batch_sources.append((stack.source(repository, SOURCE_TAG), digest))
 
         if "help" in parts:

@@ -21,7 +21,7 @@ from collections import deque
 from contextlib import contextmanager
 
 from ecr_to_docker import logs
-from ecr_to_docker.errors import AuthenticationError, InvalidInputError, RegistryError
+from ecr_to_docker.errors import CopyRefusedError, InvalidInputError, RegistryError
 
 log = logs.get("copy")
 
@@ -149,11 +149,11 @@ def copy(crane, source, destination, config_directory, deadline, insecure=False,
         telling = [line for line in last_lines if "retrying without mount" not in line]
         refusals = [line for line in telling if any(m in line for m in _AUTH_MARKERS)]
         if refusals:
-            error = AuthenticationError(f"copy to {label} was refused by a registry: {detail}")
-            # 403/DENIED is a verdict on the credentials; 401 may be a token that expired.
-            error.denied = any(marker in refusals[-1] for marker in _DENIED_MARKERS)
-            error.refused_host = _host_named_in(refusals[-1])
-            raise error
+            raise CopyRefusedError(
+                f"copy to {label} was refused by a registry: {detail}",
+                host=_host_named_in(refusals[-1]),
+                denied=any(marker in refusals[-1] for marker in _DENIED_MARKERS),
+            )
         raise RegistryError(f"copy to {label} failed: {detail}")
     return time.monotonic() - started
 

@@ -2,7 +2,7 @@
 
 import time
 
-from ecr_to_docker.errors import RegistryError
+from ecr_to_docker.errors import InvalidInputError, RegistryError
 
 
 class Deadline:
@@ -21,3 +21,14 @@ class Deadline:
                 f"{what}: the run's time budget of {self.seconds:g}s (--timeout) is used up"
             )
         return min(seconds, left)
+
+
+def seconds_from(text, flag):
+    """A positive, finite number of seconds given as `flag`, or InvalidInputError."""
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"{flag} {text!r} is not a number of seconds") from None
+    if not 0 < value < float("inf"):  # also false for NaN
+        raise InvalidInputError(f"{flag} must be a positive number of seconds, not {text!r}")
+    return value

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ecr_to_docker.errors import InvalidInputError
+from ecr_to_docker.reference import DOCKER_HUB
 
 _ECR_HOST = re.compile(
     r"(?P<account>[0-9]{12})\.dkr(?P<dualstack_sep>[.-])ecr(?P<fips>-fips)?\."
@@ -72,7 +73,8 @@ def resolve(host, registry_id=None, region=None) -> EcrRegistry:
 
     parsed = parse_host(host)
     if parsed is None:
-        if host in ("docker.io", "registry-1.docker.io", "index.docker.io"):
+        # References name Docker Hub as docker.io whatever alias they were written with.
+        if host == DOCKER_HUB:
             raise InvalidInputError(
                 f"the SOURCE is a Docker Hub image ({host}); give the ECR image to promote "
                 "(did you swap the source and the destination?)"

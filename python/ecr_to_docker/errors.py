@@ -38,6 +38,17 @@ class AuthenticationError(EcrToDockerError):
     exit_code = 4
 
 
+class CopyRefusedError(AuthenticationError):
+    """A registry refused crane during the copy. `host` is the registry it names, when it
+    does; `denied` tells a 403 (a verdict on the credentials) from a 401 (perhaps a token
+    that expired)."""
+
+    def __init__(self, message, host=None, denied=False):
+        super().__init__(message)
+        self.host = host
+        self.denied = denied
+
+
 class RegistryError(EcrToDockerError):
     """A registry, token service or the network failed: 5xx, rate limit, timeout."""
 

@@ -31,6 +31,7 @@ import requests
 
 from ecr_to_docker import errors, logs
 from ecr_to_docker import jenkins_credential_xml as credential_xml
+from ecr_to_docker.deadline import seconds_from
 
 log = logs.get("jenkins_credentials")
 
@@ -93,7 +94,7 @@ def read_settings(args, environ=None):
         jenkins_user=values[JENKINS_USER],
         jenkins_token=values[JENKINS_API_TOKEN],
         folder=_folder(args.folder),
-        timeout=_timeout(args.timeout),
+        timeout=seconds_from(args.timeout, "--timeout"),
         dry_run=bool(args.dry_run),
         keep_existing_secrets=bool(getattr(args, "keep_existing_secrets", False)),
         credentials=(
@@ -187,16 +188,6 @@ def _credential_id(value, flag):
             "'_', '-' and '.'"
         )
     return value
-
-
-def _timeout(value):
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        seconds = 0
-    if not 0 < seconds < float("inf"):
-        raise errors.InvalidInputError(f"--timeout {value!r} is not a positive number of seconds")
-    return seconds
 
 
 # ---------------------------------------------------------------------------------------

@@ -9,47 +9,21 @@ import threading
 
 
 def run_all(*steps):
-    """Run each callable in its own thread; return their results in order.
-
-    When steps fail, the first failing step's exception (in argument order) is raised,
-    after every step has ended, so that no step is left half-done in the background.
-    """
-    results = [None] * len(steps)
-    failures = [None] * len(steps)
-
-    def run(index, step):
-        try:
-            results[index] = step()
-        except BaseException as error:  # handed to the caller below
-            failures[index] = error
-
-    threads = [
-        threading.Thread(target=run, args=(index, step), daemon=True)
-        for index, step in enumerate(steps)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        # On POSIX a join in the main thread is interrupted by signals, so an abort is
-        # handled at once.
-        thread.join()
-    for failure in failures:
-        if failure is not None:
-            raise failure
-    return results
+    """Run each callable in its own thread; return their results in order."""
+    return run_bounded(steps, len(steps))
 
 
 def run_bounded(steps, jobs):
     """Run the callables at most `jobs` at a time; return their results in order.
 
-    Each step is expected to handle its own errors (a batch reports every image); an
-    exception that escapes one anyway is raised after all have ended.
+    When steps fail, the first failing step's exception (in argument order) is raised,
+    after every step has ended, so that no step is left half-done in the background.
     """
     pending = list(enumerate(steps))
     pending.reverse()
     lock = threading.Lock()
     results = [None] * len(steps)
-    failures = []
+    failures = [None] * len(steps)
 
     def worker():
         while True:
@@ -60,7 +34,7 @@ def run_bounded(steps, jobs):
             try:
                 results[index] = step()
             except BaseException as error:  # handed to the caller below
-                failures.append(error)
+                failures[index] = error
 
     threads = [
         threading.Thread(target=worker, daemon=True) for _ in range(max(1, min(jobs, len(steps))))
@@ -68,9 +42,12 @@ def run_bounded(steps, jobs):
     for thread in threads:
         thread.start()
     for thread in threads:
+        # On POSIX a join in the main thread is interrupted by signals, so an abort is
+        # handled at once.
         thread.join()
-    if failures:
-        raise failures[0]
+    for failure in failures:
+        if failure is not None:
+            raise failure
     return results
 
 

@@ -11,7 +11,7 @@ import time
 import urllib.parse
 
 from ecr_to_docker import copier, ecr_host, ecr_login, logs, parallel, reference
-from ecr_to_docker.deadline import Deadline
+from ecr_to_docker.deadline import Deadline, seconds_from
 from ecr_to_docker.errors import EcrToDockerError, InvalidInputError
 from ecr_to_docker.http_session import retry_settings
 from ecr_to_docker.promotion import VERIFY_SETTLE_SECONDS, Promotion, PromotionRequest
@@ -169,7 +169,7 @@ def build_requests(args, environ=None):
             raise InvalidInputError(f"{where}{error}") from None
         sources.append((where, source_text, source, registry, destination_text))
 
-    timeout = _positive_number(args.timeout, "--timeout")
+    timeout = seconds_from(args.timeout, "--timeout")
     _check_aws_environment(environ)
     credentials = _destination_credentials(environ)
     report_path = _report_path(args.report)
@@ -409,16 +409,6 @@ def _check_aws_environment(environ):
             )
     for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         logs.register_secret(environ.get(name, ""))
-
-
-def _positive_number(text, flag):
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
-        raise InvalidInputError(f"{flag} {text!r} is not a number of seconds") from None
-    if not value > 0 or value != value or value == float("inf"):
-        raise InvalidInputError(f"{flag} must be a positive number of seconds, not {text!r}")
-    return value
 
 
 def _host(text):

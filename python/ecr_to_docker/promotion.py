@@ -22,7 +22,7 @@ from ecr_to_docker import copier, ecr_login, logs, parallel
 from ecr_to_docker.deadline import Deadline
 from ecr_to_docker.ecr_host import EcrRegistry
 from ecr_to_docker.errors import (
-    AuthenticationError,
+    CopyRefusedError,
     RegistryError,
     SourceNotFoundError,
     TagExistsError,
@@ -229,22 +229,23 @@ class Promotion:
         with self.timings.phase("copy"):
             try:
                 seconds = self._run_crane(source)
-            except (AuthenticationError, RegistryError) as error:
+            except (CopyRefusedError, RegistryError) as error:
                 # Copying by digest is safe to repeat, and crane gives up on some faults
                 # that a second run gets past: a 429 without a registry error body, a
                 # token that expired mid-upload, or an ECR token that expired during a
                 # long copy (ECR tokens last twelve hours). One more run; blobs already
                 # at the destination are not sent again. A 403 is a verdict on the
                 # credentials, not a hiccup: it is not retried.
-                if getattr(error, "denied", False) or request.deadline.remaining() <= 1:
+                refused = isinstance(error, CopyRefusedError)
+                if (refused and error.denied) or request.deadline.remaining() <= 1:
                     raise
-                if getattr(error, "refused_host", None) == request.source.api_host:
+                if refused and error.host == request.source.api_host:
                     log.warning(
                         "the source registry refused the ECR token during the copy; "
                         "logging in again"
                     )
                     source.credentials = self._login_again(source.login).credentials
-                log.warning("the copy failed (%s); trying once more", _first_line(error))
+                log.warning("the copy failed (%s); trying once more", _shortened(error))
                 seconds = self._run_crane(source)
         log.info("copied in %.1fs", seconds)
 
@@ -311,6 +312,6 @@ class Promotion:
         )
 
 
-def _first_line(error):
+def _shortened(error):
     text = str(error)
     return text if len(text) <= 200 else text[:200] + "..."

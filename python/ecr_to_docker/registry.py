@@ -343,9 +343,8 @@ def _jwt_granted_actions(token, repository):
 
 def index_children(manifest_bytes, media_type):
     """Digests of the manifests an index or manifest list names; empty for an image."""
-    if media_type not in INDEX_MEDIA_TYPES:
-        document = json.loads(manifest_bytes)
-        if document.get("mediaType") not in INDEX_MEDIA_TYPES or "manifests" not in document:
-            return []
     document = json.loads(manifest_bytes)
+    # Some registries serve an index with a generic Content-Type; the document says too.
+    if media_type not in INDEX_MEDIA_TYPES and document.get("mediaType") not in INDEX_MEDIA_TYPES:
+        return []
     return [entry["digest"] for entry in document.get("manifests", [])]

@@ -70,8 +70,14 @@ class RequestCounts:
         return sum(self.ecr.values()) + sum(self.hub.values()) + self.tokens + self.ecr_api
 
     def as_dict(self):
-        return {"ecr": dict(self.ecr), "hub": dict(self.hub), "tokens": self.tokens,
-                "ecr_api": self.ecr_api, "challenges": self.challenges, "total": self.total}
+        return {
+            "ecr": dict(self.ecr),
+            "hub": dict(self.hub),
+            "tokens": self.tokens,
+            "ecr_api": self.ecr_api,
+            "challenges": self.challenges,
+            "total": self.total,
+        }
 
 
 class _CountingHandler(logging.Handler):
@@ -142,8 +148,9 @@ class StandInWatch:
             for name, log in self._logs.items():
                 requests = log.new_requests()
                 arrived = arrived or bool(requests)
-                getattr(counts, name).update(request_kind(method, uri)
-                                             for method, uri, _ in requests)
+                getattr(counts, name).update(
+                    request_kind(method, uri) for method, uri, _ in requests
+                )
                 counts.challenges += sum(1 for _, _, status in requests if status == 401)
             quiet_reads = 0 if arrived else quiet_reads + 1
         counts.tokens = len(self._token_requests) - self._tokens_before
@@ -193,12 +200,17 @@ class Run:
     stderr: str
 
     def as_dict(self):
-        return {"tool": self.tool, "wall": round(self.wall, 4), "exit_code": self.exit_code,
-                "peak_rss": self.peak_rss,
-                "cpu": round(self.cpu, 3), "registry_cpu": round(self.registry_cpu, 3),
-                "service_cpu": round(self.service_cpu, 3),
-                "server_cpu": round(self.registry_cpu + self.service_cpu, 3),
-                "requests": self.requests.as_dict()}
+        return {
+            "tool": self.tool,
+            "wall": round(self.wall, 4),
+            "exit_code": self.exit_code,
+            "peak_rss": self.peak_rss,
+            "cpu": round(self.cpu, 3),
+            "registry_cpu": round(self.registry_cpu, 3),
+            "service_cpu": round(self.service_cpu, 3),
+            "server_cpu": round(self.registry_cpu + self.service_cpu, 3),
+            "requests": self.requests.as_dict(),
+        }
 
 
 class RunFailed(RuntimeError):
@@ -212,7 +224,11 @@ def run_measured(tool, command, environment, watch, *, expect=(0,)):
         watch.start()
         started = time.perf_counter()
         process = subprocess.Popen(
-            command, env=environment, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL,
+            command,
+            env=environment,
+            stdout=stdout,
+            stderr=stderr,
+            stdin=subprocess.DEVNULL,
         )
         sampler = _PeakMemorySampler(process.pid)
         sampler.start()
@@ -226,9 +242,18 @@ def run_measured(tool, command, environment, watch, *, expect=(0,)):
         requests, registry_cpu, service_cpu = watch.finish()
         stdout.seek(0)
         stderr.seek(0)
-        run = Run(tool, wall, process.returncode, sampler.peak_bytes or 0,
-                  usage.ru_utime + usage.ru_stime, registry_cpu, service_cpu, requests,
-                  stdout.read().decode(errors="replace"), stderr.read().decode(errors="replace"))
+        run = Run(
+            tool,
+            wall,
+            process.returncode,
+            sampler.peak_bytes or 0,
+            usage.ru_utime + usage.ru_stime,
+            registry_cpu,
+            service_cpu,
+            requests,
+            stdout.read().decode(errors="replace"),
+            stderr.read().decode(errors="replace"),
+        )
     if run.exit_code not in expect:
         raise RunFailed(
             f"{tool} exited with {run.exit_code} (expected {expect}); its last output:\n"
@@ -242,7 +267,12 @@ def time_command(command, environment, repetitions):
     walls = []
     for _ in range(repetitions):
         started = time.perf_counter()
-        subprocess.run(command, env=environment, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, check=True)
+        subprocess.run(
+            command,
+            env=environment,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=True,
+        )
         walls.append(time.perf_counter() - started)
     return statistics.median(walls), min(walls), max(walls)

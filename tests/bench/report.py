@@ -66,8 +66,9 @@ def requests_median(runs, part=None):
 
 def requests_parts(runs):
     """'ECR registry + destination + token service + ECR API' medians, as text."""
-    return " + ".join(f"{requests_median(runs, part):g}"
-                      for part in ("ecr", "hub", "tokens", "ecr_api"))
+    return " + ".join(
+        f"{requests_median(runs, part):g}" for part in ("ecr", "hub", "tokens", "ecr_api")
+    )
 
 
 def cpu_text(runs):
@@ -98,8 +99,13 @@ def ratio(value):
 
 
 def judged(name, limit_text, measured_text, met, margin_text):
-    return {"name": name, "target": limit_text, "measured": measured_text,
-            "met": met, "margin": margin_text}
+    return {
+        "name": name,
+        "target": limit_text,
+        "measured": measured_text,
+        "met": met,
+        "margin": margin_text,
+    }
 
 
 def below(measured, limit, unit_format):
@@ -124,43 +130,73 @@ def judge_targets(results):
         ours = median_wall(runs["ours"])
         crane = median_wall(runs["crane"])
         value = ours / crane
-        targets.append(judged(
-            "large image: our wall time against crane's", f"≤ {LARGE_RATIO_LIMIT:.2f}× crane",
-            f"{ratio(value)} ({seconds(ours)} vs {seconds(crane)})",
-            value <= LARGE_RATIO_LIMIT, below(value, LARGE_RATIO_LIMIT, ratio)))
+        targets.append(
+            judged(
+                "large image: our wall time against crane's",
+                f"≤ {LARGE_RATIO_LIMIT:.2f}× crane",
+                f"{ratio(value)} ({seconds(ours)} vs {seconds(crane)})",
+                value <= LARGE_RATIO_LIMIT,
+                below(value, LARGE_RATIO_LIMIT, ratio),
+            )
+        )
         for other in ("skopeo", "regctl"):
             theirs = median_wall(runs[other])
-            targets.append(judged(
-                f"large image: ours at or below {other}", f"≤ {other} ({seconds(theirs)})",
-                seconds(ours), ours <= theirs, below(ours, theirs, seconds)))
+            targets.append(
+                judged(
+                    f"large image: ours at or below {other}",
+                    f"≤ {other} ({seconds(theirs)})",
+                    seconds(ours),
+                    ours <= theirs,
+                    below(ours, theirs, seconds),
+                )
+            )
     else:
-        targets.append(judged("large image", "≤ 1.10× crane, ≤ skopeo, ≤ regctl",
-                              "not run in this run", None, ""))
+        targets.append(
+            judged(
+                "large image", "≤ 1.10× crane, ≤ skopeo, ≤ regctl", "not run in this run", None, ""
+            )
+        )
 
     small = cases.get("small")
     if small:
         differences = paired_differences(small["runs"]["ours"], small["runs"]["crane"])
         value = statistics.median(differences)
-        targets.append(judged(
-            "fixed cost: ours minus crane, small image (median of paired runs)",
-            f"≤ {FIXED_COST_LIMIT:.2f} s",
-            f"{seconds(value)} (range {min(differences):.3f}–{max(differences):.3f})",
-            value <= FIXED_COST_LIMIT, below(value, FIXED_COST_LIMIT, seconds)))
+        targets.append(
+            judged(
+                "fixed cost: ours minus crane, small image (median of paired runs)",
+                f"≤ {FIXED_COST_LIMIT:.2f} s",
+                f"{seconds(value)} (range {min(differences):.3f}–{max(differences):.3f})",
+                value <= FIXED_COST_LIMIT,
+                below(value, FIXED_COST_LIMIT, seconds),
+            )
+        )
 
     refusal = results.get("refusal")
     if refusal:
         runs = refusal["runs"]
         value = median_wall(runs)
-        forbidden = sum(run["requests"]["hub"].get("blob", 0)
-                        + run["requests"]["hub"].get("manifest GET", 0) for run in runs)
-        targets.append(judged(
-            "refusal path: wall time including interpreter start", f"≤ {REFUSAL_LIMIT:.2f} s",
-            f"{seconds(value)} (max {max(walls(runs)):.3f})", value <= REFUSAL_LIMIT,
-            below(value, REFUSAL_LIMIT, seconds)))
-        targets.append(judged(
-            "refusal path: blob requests and manifest GETs sent to the destination", "0",
-            f"{forbidden} in {len(runs)} runs", forbidden == 0,
-            "met" if forbidden == 0 else f"missed: {forbidden} requests"))
+        forbidden = sum(
+            run["requests"]["hub"].get("blob", 0) + run["requests"]["hub"].get("manifest GET", 0)
+            for run in runs
+        )
+        targets.append(
+            judged(
+                "refusal path: wall time including interpreter start",
+                f"≤ {REFUSAL_LIMIT:.2f} s",
+                f"{seconds(value)} (max {max(walls(runs)):.3f})",
+                value <= REFUSAL_LIMIT,
+                below(value, REFUSAL_LIMIT, seconds),
+            )
+        )
+        targets.append(
+            judged(
+                "refusal path: blob requests and manifest GETs sent to the destination",
+                "0",
+                f"{forbidden} in {len(runs)} runs",
+                forbidden == 0,
+                "met" if forbidden == 0 else f"missed: {forbidden} requests",
+            )
+        )
 
     batch = results.get("batch")
     if batch:
@@ -168,13 +204,17 @@ def judge_targets(results):
         ours = median_wall(batch["runs"]["ours --jobs 4"])
         value = loop / ours
         share = (value - BATCH_SPEEDUP_FLOOR) / BATCH_SPEEDUP_FLOOR * 100
-        targets.append(judged(
-            "batch of 20: --jobs 4 against a loop of single promotions",
-            f"≥ {BATCH_SPEEDUP_FLOOR:.1f}× faster",
-            f"{ratio(value)} ({seconds(ours)} vs {seconds(loop)})",
-            value >= BATCH_SPEEDUP_FLOOR,
-            f"met, {share:.0f} % above the floor" if value >= BATCH_SPEEDUP_FLOOR
-            else f"missed by {BATCH_SPEEDUP_FLOOR - value:.2f}× ({-share:.0f} %)"))
+        targets.append(
+            judged(
+                "batch of 20: --jobs 4 against a loop of single promotions",
+                f"≥ {BATCH_SPEEDUP_FLOOR:.1f}× faster",
+                f"{ratio(value)} ({seconds(ours)} vs {seconds(loop)})",
+                value >= BATCH_SPEEDUP_FLOOR,
+                f"met, {share:.0f} % above the floor"
+                if value >= BATCH_SPEEDUP_FLOOR
+                else f"missed by {BATCH_SPEEDUP_FLOOR - value:.2f}× ({-share:.0f} %)",
+            )
+        )
 
     peaks = []
     for name, case in cases.items():
@@ -184,17 +224,28 @@ def judge_targets(results):
         peaks += [(run["peak_rss"], "batch --jobs 1") for run in batch["runs"]["ours --jobs 1"]]
     if peaks:
         value, where = max(peaks)
-        targets.append(judged(
-            "peak memory of our Python process, any image", f"≤ {megabytes(MEMORY_LIMIT)}",
-            f"{megabytes(value)} (highest: {where})", value <= MEMORY_LIMIT,
-            below(value, MEMORY_LIMIT, megabytes)))
+        targets.append(
+            judged(
+                "peak memory of our Python process, any image",
+                f"≤ {megabytes(MEMORY_LIMIT)}",
+                f"{megabytes(value)} (highest: {where})",
+                value <= MEMORY_LIMIT,
+                below(value, MEMORY_LIMIT, megabytes),
+            )
+        )
 
     help_result = results.get("help", {}).get("--help")
     if help_result:
         value = help_result["median"]
-        targets.append(judged(
-            "ecr-to-docker --help", f"≤ {HELP_LIMIT * 1000:.0f} ms", f"{value * 1000:.0f} ms",
-            value <= HELP_LIMIT, below(value, HELP_LIMIT, lambda v: f"{v * 1000:.0f} ms")))
+        targets.append(
+            judged(
+                "ecr-to-docker --help",
+                f"≤ {HELP_LIMIT * 1000:.0f} ms",
+                f"{value * 1000:.0f} ms",
+                value <= HELP_LIMIT,
+                below(value, HELP_LIMIT, lambda v: f"{v * 1000:.0f} ms"),
+            )
+        )
     return targets
 
 
@@ -206,8 +257,10 @@ def targets_text(targets):
     lines = ["targets:"]
     for target in targets:
         state = {True: "met   ", False: "MISSED", None: "n/a   "}[target["met"]]
-        lines.append(f"  {state} {target['name']}: {target['measured']} "
-                     f"(target {target['target']}) {target['margin']}")
+        lines.append(
+            f"  {state} {target['name']}: {target['measured']} "
+            f"(target {target['target']}) {target['margin']}"
+        )
     return "\n".join(lines)
 
 
@@ -221,32 +274,45 @@ def render(results):
     out = []
     add = out.append
     add("# Benchmarks\n")
-    add("How long a promotion takes and what it costs, next to the tools it could be "
-        "replaced by. This file is written by `tests/bench.py`; rerun it to refresh it.\n")
-    add("```\nmake bench        # installs skopeo and regctl first "
+    add(
+        "How long a promotion takes and what it costs, next to the tools it could be "
+        "replaced by. This file is written by `tests/bench.py`; rerun it to refresh it.\n"
+    )
+    add(
+        "```\nmake bench        # installs skopeo and regctl first "
         "(scripts/install-bench-tools.sh)\n"
         "make bench BENCH_ARGS=--quick   # smoke run: fewer repetitions, no large image, "
-        "written to build/bench/\n```\n")
-    add(f"- run: `{meta['command']}` on {meta['date']}, {meta['duration_seconds']} s in all"
+        "written to build/bench/\n```\n"
+    )
+    add(
+        f"- run: `{meta['command']}` on {meta['date']}, {meta['duration_seconds']} s in all"
         + (" (**quick run**: fewer repetitions, no large image)" if meta["quick"] else "")
-        + (" (**partial run**)" if not meta.get("complete", True) and not meta["quick"]
-           else ""))
-    add(f"- machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB, "
-        f"{machine['os']}, Linux {machine['kernel']}, Python {machine['python']}")
+        + (" (**partial run**)" if not meta.get("complete", True) and not meta["quick"] else "")
+    )
+    add(
+        f"- machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB, "
+        f"{machine['os']}, Linux {machine['kernel']}, Python {machine['python']}"
+    )
     versions = meta["versions"]
-    add("- tools: " + ", ".join(f"{name} {version.split()[-1]}"
-                                for name, version in versions.items()))
-    add("- registries: the stand-ins of `make test` on 127.0.0.1 (moto's ECR API, the "
+    add(
+        "- tools: "
+        + ", ".join(f"{name} {version.split()[-1]}" for name, version in versions.items())
+    )
+    add(
+        "- registries: the stand-ins of `make test` on 127.0.0.1 (moto's ECR API, the "
         "reference distribution registry as ECR with Basic auth and as Docker Hub with a "
         "token service), so network latency is near zero and every fixed cost shows "
-        "at full size.\n")
+        "at full size.\n"
+    )
 
     add("## Targets\n")
     add("| target | limit | measured | verdict | margin |")
     add("|---|---|---|---|---|")
     for target in targets:
-        add(f"| {target['name']} | {target['target']} | {target['measured']} | "
-            f"{verdict(target['met'])} | {target['margin']} |")
+        add(
+            f"| {target['name']} | {target['target']} | {target['measured']} | "
+            f"{verdict(target['met'])} | {target['margin']} |"
+        )
     add("")
     missed = [target for target in targets if target["met"] is False]
     explanations = explain_misses(results, missed)
@@ -256,35 +322,49 @@ def render(results):
         add("")
 
     add("## How it is measured\n")
-    add("- One run of the script times every tool, alternating them run for run (A B C D, "
+    add(
+        "- One run of the script times every tool, alternating them run for run (A B C D, "
         "then B C D A, ...), so that a slow moment of this shared machine hits all of them; "
         "each case is repeated and the tables give the median and the range (min–max). "
-        "Ratios are against crane's median from the same run.")
-    add("- Each case starts with one untimed crane copy, so that the source's blobs are in "
+        "Ratios are against crane's median from the same run."
+    )
+    add(
+        "- Each case starts with one untimed crane copy, so that the source's blobs are in "
         "the page cache for everyone. Every copy then goes to a repository of its own on "
         "the destination, and that repository and the destination's whole blob store are "
         "removed after the run: every run uploads every blob, nothing is found there "
-        "already. skopeo also gets an empty blob-location cache per run.")
-    add("- crane gets a ready `DOCKER_CONFIG`, skopeo an `--authfile`, regctl a logged-in "
+        "already. skopeo also gets an empty blob-location cache per run."
+    )
+    add(
+        "- crane gets a ready `DOCKER_CONFIG`, skopeo an `--authfile`, regctl a logged-in "
         "configuration: their setup is not timed. Our command is timed whole: interpreter "
-        "start, ECR token from the moto stand-in, checks, crane, verification.")
-    add("- Wall time is from process start to exit, measured by the caller. Peak memory is "
+        "start, ECR token from the moto stand-in, checks, crane, verification."
+    )
+    add(
+        "- Wall time is from process start to exit, measured by the caller. Peak memory is "
         "the VmHWM of the started process, read from `/proc/<pid>/status` every 5 ms "
         "until it exits (for our command: the Python process only, not the crane it "
         "runs; VmHWM only grows, so a late sample still holds an earlier peak). The "
         "`ru_maxrss` that `wait4` reports is not used: a forked child keeps the high-water "
-        "mark of the process that forked it, here the benchmark itself.")
-    add("- Requests are the access-log lines of the two registries (one per request, 401 "
+        "mark of the process that forked it, here the benchmark itself."
+    )
+    add(
+        "- Requests are the access-log lines of the two registries (one per request, 401 "
         "challenges included), plus the token service's requests, in the window of each "
         "run, and the ECR API calls moto answered (GetAuthorizationToken); the tables give "
         "the total and its parts: ECR registry + destination registry + token service + "
-        "ECR API. Every copy's result is checked with `crane digest` outside that window.")
-    add("- CPU is the user plus system time of the tool and every child it waited for "
+        "ECR API. Every copy's result is checked with `crane digest` outside that window."
+    )
+    add(
+        "- CPU is the user plus system time of the tool and every child it waited for "
         "(crane, for ours), and, apart, what the stand-ins spent meanwhile (both registry "
         "processes, and the benchmark's own process, which runs the token service and "
-        "moto): on two cores, a busy machine is a limit no tool can pass.")
-    add("- The token stand-in signs with its key loaded once, so that its own cost stays "
-        "small and a tool is not charged by the number of tokens it asks for.\n")
+        "moto): on two cores, a busy machine is a limit no tool can pass."
+    )
+    add(
+        "- The token stand-in signs with its key loaded once, so that its own cost stays "
+        "small and a tool is not charged by the number of tokens it asks for.\n"
+    )
 
     for name, case in results.get("cases", {}).items():
         add(f"## {name}: {case['description']}\n")
@@ -310,8 +390,10 @@ def render(results):
         add("| command | median | range |")
         add("|---|---|---|")
         for arguments, value in help_results.items():
-            add(f"| `ecr-to-docker {arguments}` | {value['median'] * 1000:.0f} ms | "
-                f"{value['min'] * 1000:.0f}–{value['max'] * 1000:.0f} ms |")
+            add(
+                f"| `ecr-to-docker {arguments}` | {value['median'] * 1000:.0f} ms | "
+                f"{value['min'] * 1000:.0f}–{value['max'] * 1000:.0f} ms |"
+            )
         add("")
     return "\n".join(out) + "\n", targets
 
@@ -337,10 +419,12 @@ def case_table(runs):
         requests = requests_median(tool_runs)
         label = TOOL_LABELS.get(tool, tool)
         memory = megabytes(peak) + (" (Python only)" if tool == "ours" else "")
-        lines.append(f"| {label} | {seconds(wall)} | {spread(tool_runs)} | "
-                     f"{ratio(wall / crane_wall)} | {cpu_text(tool_runs)} | {memory} | "
-                     f"{requests:g} ({requests_parts(tool_runs)}) | "
-                     f"{ratio(requests / crane_requests)} |")
+        lines.append(
+            f"| {label} | {seconds(wall)} | {spread(tool_runs)} | "
+            f"{ratio(wall / crane_wall)} | {cpu_text(tool_runs)} | {memory} | "
+            f"{requests:g} ({requests_parts(tool_runs)}) | "
+            f"{ratio(requests / crane_requests)} |"
+        )
     return "\n".join(lines)
 
 
@@ -354,14 +438,16 @@ def fixed_cost_parts(results):
     wall = median_wall(ours)
     total = phase(ours, "total")
     ecr_side = statistics.median(
-        run["timings"].get("ecr_login", 0) + run["timings"].get("source_resolve", 0)
-        for run in ours)
+        run["timings"].get("ecr_login", 0) + run["timings"].get("source_resolve", 0) for run in ours
+    )
     destination_side = statistics.median(
         run["timings"].get("destination_login", 0) + run["timings"].get("destination_check", 0)
-        for run in ours)
+        for run in ours
+    )
     after_copy = statistics.median(
         sum(run["timings"].get(name, 0) for name in ("destination_recheck", "tag", "verify"))
-        for run in ours)
+        for run in ours
+    )
     copy = phase(ours, "copy")
     startup = results.get("startup", {})
 
@@ -369,18 +455,36 @@ def fixed_cost_parts(results):
         return startup.get(label, {}).get("min")
 
     return {
-        "wall": wall, "crane": crane, "total": total, "outside_clock": wall - total,
-        "ecr_side": ecr_side, "destination_side": destination_side, "copy": copy,
-        "copy_over_crane": copy - crane, "after_copy": after_copy,
+        "wall": wall,
+        "crane": crane,
+        "total": total,
+        "outside_clock": wall - total,
+        "ecr_side": ecr_side,
+        "destination_side": destination_side,
+        "copy": copy,
+        "copy_over_crane": copy - crane,
+        "after_copy": after_copy,
         "difference": statistics.median(paired_differences(ours, small["runs"]["crane"])),
         "interpreter": probe("interpreter"),
         "command_line_imports": _difference(probe("command line"), probe("interpreter")),
         "promote_imports": _difference(probe("promote imports"), probe("command line")),
         "boto3_import": _difference(probe("+ boto3"), probe("promote imports")),
         "ecr_client": _difference(probe("+ ECR client"), probe("+ boto3")),
-        "phases": {name: phase(ours, name) for name in (
-            "validate", "ecr_login", "source_resolve", "destination_login",
-            "destination_check", "copy", "destination_recheck", "tag", "verify", "total")},
+        "phases": {
+            name: phase(ours, name)
+            for name in (
+                "validate",
+                "ecr_login",
+                "source_resolve",
+                "destination_login",
+                "destination_check",
+                "copy",
+                "destination_recheck",
+                "tag",
+                "verify",
+                "total",
+            )
+        },
     }
 
 
@@ -392,13 +496,16 @@ def fixed_cost_section(results):
     parts = fixed_cost_parts(results)
     if parts is None:
         return []
-    out = ["## Our fixed cost, small image\n",
-           f"Median of the small-image runs: ours {seconds(parts['wall'])}, crane alone "
-           f"{seconds(parts['crane'])}, ours minus crane {seconds(parts['difference'])} "
-           "(median of the paired differences).\n",
-           "Phases, from `--report` (each the median over the runs; the ECR side and the "
-           "destination side run at the same time):\n",
-           "| phase | median | what it is |", "|---|---|---|"]
+    out = [
+        "## Our fixed cost, small image\n",
+        f"Median of the small-image runs: ours {seconds(parts['wall'])}, crane alone "
+        f"{seconds(parts['crane'])}, ours minus crane {seconds(parts['difference'])} "
+        "(median of the paired differences).\n",
+        "Phases, from `--report` (each the median over the runs; the ECR side and the "
+        "destination side run at the same time):\n",
+        "| phase | median | what it is |",
+        "|---|---|---|",
+    ]
     descriptions = {
         "validate": "arguments, environment, crane's presence",
         "ecr_login": "ECR token: import boto3, build the client, GetAuthorizationToken",
@@ -414,29 +521,54 @@ def fixed_cost_section(results):
     for name, value in parts["phases"].items():
         out.append(f"| {name} | {seconds(value)} | {descriptions[name]} |")
     out.append("")
-    out.append("Where ours minus crane goes (medians; the parts are estimates and need not "
-               "add up exactly):\n")
+    out.append(
+        "Where ours minus crane goes (medians; the parts are estimates and need not "
+        "add up exactly):\n"
+    )
     out.append("| part | seconds | how it is measured |")
     out.append("|---|---|---|")
     rows = [
-        ("interpreter start and imports, and exit (outside the run's clock)",
-         parts["outside_clock"], "wall time minus the report's total"),
-        ("· of which: bare interpreter start", parts["interpreter"],
-         "`python -c pass`, fresh process, fastest of the probes"),
-        ("· of which: importing the command line", parts["command_line_imports"],
-         "`import ecr_to_docker.__main__` minus the bare start"),
-        ("· of which: importing the promote command (requests, urllib3, ...)",
-         parts["promote_imports"], "`import ...promote_command` minus the line above"),
-        ("checks before the copy: the slower of the two sides",
-         max(parts["ecr_side"], parts["destination_side"]),
-         f"ECR side {seconds(parts['ecr_side'])}, destination side "
-         f"{seconds(parts['destination_side'])}"),
-        ("· of which: importing boto3 (inside ecr_login)", parts["boto3_import"],
-         "fastest probe with boto3 minus fastest without"),
-        ("· of which: building boto3's ECR client (inside ecr_login)", parts["ecr_client"],
-         "fastest probe with `Session().client('ecr')` minus fastest with the import only"),
-        ("crane inside our run, beyond crane alone", parts["copy_over_crane"],
-         "copy phase minus crane's own wall time"),
+        (
+            "interpreter start and imports, and exit (outside the run's clock)",
+            parts["outside_clock"],
+            "wall time minus the report's total",
+        ),
+        (
+            "· of which: bare interpreter start",
+            parts["interpreter"],
+            "`python -c pass`, fresh process, fastest of the probes",
+        ),
+        (
+            "· of which: importing the command line",
+            parts["command_line_imports"],
+            "`import ecr_to_docker.__main__` minus the bare start",
+        ),
+        (
+            "· of which: importing the promote command (requests, urllib3, ...)",
+            parts["promote_imports"],
+            "`import ...promote_command` minus the line above",
+        ),
+        (
+            "checks before the copy: the slower of the two sides",
+            max(parts["ecr_side"], parts["destination_side"]),
+            f"ECR side {seconds(parts['ecr_side'])}, destination side "
+            f"{seconds(parts['destination_side'])}",
+        ),
+        (
+            "· of which: importing boto3 (inside ecr_login)",
+            parts["boto3_import"],
+            "fastest probe with boto3 minus fastest without",
+        ),
+        (
+            "· of which: building boto3's ECR client (inside ecr_login)",
+            parts["ecr_client"],
+            "fastest probe with `Session().client('ecr')` minus fastest with the import only",
+        ),
+        (
+            "crane inside our run, beyond crane alone",
+            parts["copy_over_crane"],
+            "copy phase minus crane's own wall time",
+        ),
         ("after the copy: recheck, tag, verify", parts["after_copy"], "phases"),
     ]
     for label, value, how in rows:
@@ -445,8 +577,10 @@ def fixed_cost_section(results):
     out.append("")
     imports = results.get("imports") or []
     if imports:
-        out.append("Import time by package (`python -X importtime`, self time summed per "
-                   "top-level package, one run, everything the promote path imports):\n")
+        out.append(
+            "Import time by package (`python -X importtime`, self time summed per "
+            "top-level package, one run, everything the promote path imports):\n"
+        )
         out.append("| package | seconds |")
         out.append("|---|---|")
         for package, value in imports[:10]:
@@ -462,17 +596,21 @@ def refusal_section(refusal):
     for run in runs:
         for kind, count in run["requests"]["hub"].items():
             kinds.setdefault(kind, []).append(count)
-    destination = ", ".join(f"{kind}: {statistics.median(counts):g}"
-                            for kind, counts in sorted(kinds.items()))
-    return ["## Refusal: the destination tag already exists\n",
-            f"{refusal['repetitions']} runs; exit code 3 each time.\n",
-            "| wall (median) | range (s) | peak memory | destination requests per run | ECR "
-            "registry requests | token requests | ECR API calls |",
-            "|---|---|---|---|---|---|---|",
-            f"| {seconds(median_wall(runs))} | {spread(runs)} | "
-            f"{megabytes(max(run['peak_rss'] for run in runs))} | {destination} | "
-            f"{requests_median(runs, 'ecr'):g} | {requests_median(runs, 'tokens'):g} | "
-            f"{requests_median(runs, 'ecr_api'):g} |", ""]
+    destination = ", ".join(
+        f"{kind}: {statistics.median(counts):g}" for kind, counts in sorted(kinds.items())
+    )
+    return [
+        "## Refusal: the destination tag already exists\n",
+        f"{refusal['repetitions']} runs; exit code 3 each time.\n",
+        "| wall (median) | range (s) | peak memory | destination requests per run | ECR "
+        "registry requests | token requests | ECR API calls |",
+        "|---|---|---|---|---|---|---|",
+        f"| {seconds(median_wall(runs))} | {spread(runs)} | "
+        f"{megabytes(max(run['peak_rss'] for run in runs))} | {destination} | "
+        f"{requests_median(runs, 'ecr'):g} | {requests_median(runs, 'tokens'):g} | "
+        f"{requests_median(runs, 'ecr_api'):g} |",
+        "",
+    ]
 
 
 def batch_section(batch, cores):
@@ -482,34 +620,42 @@ def batch_section(batch, cores):
         "ours --jobs 4": "one `ecr-to-docker promote --from-file LIST --jobs 4`",
         "ours --jobs 1": "the same with `--jobs 1`",
         "loop of ours": "bash loop, one `ecr-to-docker promote SRC --destination DEST` per "
-                        "image (ECR login, checks, copy, tag, verify each time)",
+        "image (ECR login, checks, copy, tag, verify each time)",
         "loop of crane": "bash loop as a hand-written stage: fresh DOCKER_CONFIG, "
-                         "`crane auth login` to both, `crane digest` check, `crane copy` "
-                         "(no ECR token call: no AWS CLI here)",
+        "`crane auth login` to both, `crane digest` check, `crane copy` "
+        "(no ECR token call: no AWS CLI here)",
     }
-    out = [f"## Batch: {batch['description']}\n",
-           f"{batch['repetitions']} repetitions per variant; {load_text(batch)}. The loop of "
-           "single runs of our command is the baseline of the target: it is how the pipeline "
-           "stage promotes several images when each is its own run.\n",
-           "| variant | wall (median) | range (s) | faster than the loop of ours | CPU s: "
-           "tool + stand-ins | both cores busy | peak memory | requests |",
-           "|---|---|---|---|---|---|---|---|"]
+    out = [
+        f"## Batch: {batch['description']}\n",
+        f"{batch['repetitions']} repetitions per variant; {load_text(batch)}. The loop of "
+        "single runs of our command is the baseline of the target: it is how the pipeline "
+        "stage promotes several images when each is its own run.\n",
+        "| variant | wall (median) | range (s) | faster than the loop of ours | CPU s: "
+        "tool + stand-ins | both cores busy | peak memory | requests |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for variant, variant_runs in runs.items():
         wall = median_wall(variant_runs)
-        memory = (megabytes(max(run["peak_rss"] for run in variant_runs))
-                  if variant.startswith("ours --jobs") else "–")
-        out.append(f"| {descriptions[variant]} | {seconds(wall)} | {spread(variant_runs)} | "
-                   f"{ratio(loop / wall)} | {cpu_text(variant_runs)} | "
-                   f"{busy_share(variant_runs, cores):.0f} % | {memory} | "
-                   f"{requests_median(variant_runs):g} ({requests_parts(variant_runs)}) |")
+        memory = (
+            megabytes(max(run["peak_rss"] for run in variant_runs))
+            if variant.startswith("ours --jobs")
+            else "–"
+        )
+        out.append(
+            f"| {descriptions[variant]} | {seconds(wall)} | {spread(variant_runs)} | "
+            f"{ratio(loop / wall)} | {cpu_text(variant_runs)} | "
+            f"{busy_share(variant_runs, cores):.0f} % | {memory} | "
+            f"{requests_median(variant_runs):g} ({requests_parts(variant_runs)}) |"
+        )
     out.append("")
     return out
 
 
 def busy_share(runs, cores):
     """How much of the machine's CPU the tool and the stand-ins used together."""
-    return statistics.median((run["cpu"] + run["server_cpu"]) / (run["wall"] * cores) * 100
-                             for run in runs)
+    return statistics.median(
+        (run["cpu"] + run["server_cpu"]) / (run["wall"] * cores) * 100 for run in runs
+    )
 
 
 def explain_misses(results, missed):
@@ -525,19 +671,29 @@ def explain_misses(results, missed):
         around = statistics.median(run["wall"] - run["timings"]["copy"] for run in runs["ours"])
         fastest = min(("skopeo", "regctl"), key=lambda tool: median_wall(runs[tool]))
         theirs = median_wall(runs[fastest])
-        text = (f"- **Large image.** Ours takes {seconds(ours)}, crane alone {seconds(crane)}: "
-                f"ours adds {seconds(ours - crane)}. Inside our run crane's copy took "
-                f"{seconds(copy)}, and the fixed cost around it was {seconds(around)} (median "
-                "of wall minus copy phase per run; see the small image)")
-        text += (f"; the rest is this machine's noise between runs (crane's own range: "
-                 f"{spread(runs['crane'])} s). " if copy > crane else ". ")
+        text = (
+            f"- **Large image.** Ours takes {seconds(ours)}, crane alone {seconds(crane)}: "
+            f"ours adds {seconds(ours - crane)}. Inside our run crane's copy took "
+            f"{seconds(copy)}, and the fixed cost around it was {seconds(around)} (median "
+            "of wall minus copy phase per run; see the small image)"
+        )
+        text += (
+            f"; the rest is this machine's noise between runs (crane's own range: "
+            f"{spread(runs['crane'])} s). "
+            if copy > crane
+            else ". "
+        )
         if crane > theirs:
-            text += (f"{fastest} takes {seconds(theirs)}: crane itself is "
-                     f"{(crane / theirs - 1) * 100:.0f} % slower than {fastest} here, and our "
-                     "copy is crane's, so only a different copy engine closes that part.")
+            text += (
+                f"{fastest} takes {seconds(theirs)}: crane itself is "
+                f"{(crane / theirs - 1) * 100:.0f} % slower than {fastest} here, and our "
+                "copy is crane's, so only a different copy engine closes that part."
+            )
         else:
-            text += (f"crane alone is at or below {fastest} ({seconds(theirs)}), so the gap "
-                     "to it is our fixed cost.")
+            text += (
+                f"crane alone is at or below {fastest} ({seconds(theirs)}), so the gap "
+                "to it is our fixed cost."
+            )
         lines.append(text)
     if any(name.startswith("fixed cost") for name in names) and parts:
         lines.append(
@@ -550,32 +706,38 @@ def explain_misses(results, missed):
             f"client about {_maybe(parts['ecr_client'])}; the destination side, "
             f"{seconds(parts['destination_side'])}, is hidden behind it), "
             f"{seconds(parts['copy_over_crane'])} more for crane inside our run than alone, "
-            f"and {seconds(parts['after_copy'])} after the copy.")
+            f"and {seconds(parts['after_copy'])} after the copy."
+        )
     if any(name.startswith("refusal path: wall") for name in names) and parts:
         refusal = results["refusal"]["runs"]
         outside = statistics.median(run["wall"] - run["timings"]["total"] for run in refusal)
         lines.append(
             f"- **Refusal.** {seconds(median_wall(refusal))}: the refusal names the source "
             f"digest, so it waits for the ECR token ({seconds(phase(refusal, 'ecr_login'))} "
-            f"here) on top of interpreter start, imports and exit ({seconds(outside)}).")
+            f"here) on top of interpreter start, imports and exit ({seconds(outside)})."
+        )
     if any(name.startswith("batch") for name in names) and "batch" in results:
         runs = results["batch"]["runs"]
         four, one = median_wall(runs["ours --jobs 4"]), median_wall(runs["ours --jobs 1"])
         loop = median_wall(runs["loop of ours"])
         cores = results["meta"]["machine"]["cores"]
-        floor = statistics.median((run["cpu"] + run["server_cpu"]) / cores
-                                  for run in runs["ours --jobs 4"])
+        floor = statistics.median(
+            (run["cpu"] + run["server_cpu"]) / cores for run in runs["ours --jobs 4"]
+        )
         lines.append(
             f"- **Batch.** One process saves the per-image start and ECR login "
             f"({seconds(loop)} for the loop, {seconds(one)} with --jobs 1); going from 1 to "
             f"4 jobs gives {one / four:.2f}× more. The CPU that --jobs 4 and the stand-ins "
             f"use, spread over {cores} cores, is {seconds(floor)}: no scheduling of this "
-            f"batch on this machine ends sooner, against {seconds(four)} measured.")
+            f"batch on this machine ends sooner, against {seconds(four)} measured."
+        )
     if any(name.startswith("peak memory") for name in names):
         lines.append("- **Memory.** See the per-case tables for which run peaked.")
     if any(name.startswith("ecr-to-docker --help") for name in names):
-        lines.append("- **--help.** It pays interpreter start and the command-line imports "
-                     "only; see the startup rows of the fixed-cost table.")
+        lines.append(
+            "- **--help.** It pays interpreter start and the command-line imports "
+            "only; see the startup rows of the fixed-cost table."
+        )
     return lines
 
 

@@ -58,16 +58,23 @@ class Tools:
         self.auth_file = os.path.join(self.docker_config, "config.json")
         descriptor = os.open(self.auth_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w") as auth:
-            json.dump({"auths": {
-                stack.ecr.host: {"auth": _basic("AWS", stack.ecr_password)},
-                stack.hub.host: {"auth": _basic(HUB_USER, HUB_PASSWORD)},
-            }}, auth)
+            json.dump(
+                {
+                    "auths": {
+                        stack.ecr.host: {"auth": _basic("AWS", stack.ecr_password)},
+                        stack.hub.host: {"auth": _basic(HUB_USER, HUB_PASSWORD)},
+                    }
+                },
+                auth,
+            )
         self.regctl_home = os.path.join(workdir, "regctl-home")
         os.makedirs(self.regctl_home)
         self._configure_regctl()
         self._scripts = {}
-        for name, text in (("crane-stage-loop", CRANE_STAGE_LOOP),
-                           ("ours-single-loop", OURS_SINGLE_LOOP)):
+        for name, text in (
+            ("crane-stage-loop", CRANE_STAGE_LOOP),
+            ("ours-single-loop", OURS_SINGLE_LOOP),
+        ):
             path = os.path.join(workdir, f"{name}.sh")
             with open(path, "w") as script:
                 script.write(text)
@@ -86,26 +93,52 @@ class Tools:
     # -- one image --------------------------------------------------------------------
 
     def ours(self, source, destination, report_path):
-        return (["ecr-to-docker", "promote", source, "--destination", destination,
-                 "--report", report_path], self.ours_environment())
+        return (
+            [
+                "ecr-to-docker",
+                "promote",
+                source,
+                "--destination",
+                destination,
+                "--report",
+                report_path,
+            ],
+            self.ours_environment(),
+        )
 
     def crane(self, source, destination):
-        return ([self.crane_path, "copy", "--insecure", source, destination],
-                self.plain_environment(DOCKER_CONFIG=self.docker_config))
+        return (
+            [self.crane_path, "copy", "--insecure", source, destination],
+            self.plain_environment(DOCKER_CONFIG=self.docker_config),
+        )
 
     def skopeo(self, source, destination):
         # skopeo remembers where it saw each blob (a cache under /var/lib/containers for
         # root) and would mount from there instead of uploading. A fresh HOME, read as a
         # rootless user's, gives each run an empty cache, as on a fresh build agent.
         home = tempfile.mkdtemp(prefix="skopeo-home-", dir=self.workdir)
-        return (["skopeo", "copy", "--all", "--preserve-digests", "--quiet",
-                 "--src-tls-verify=false", "--dest-tls-verify=false",
-                 "--authfile", self.auth_file, f"docker://{source}", f"docker://{destination}"],
-                self.plain_environment(HOME=home, _CONTAINERS_ROOTLESS_UID="65534"))
+        return (
+            [
+                "skopeo",
+                "copy",
+                "--all",
+                "--preserve-digests",
+                "--quiet",
+                "--src-tls-verify=false",
+                "--dest-tls-verify=false",
+                "--authfile",
+                self.auth_file,
+                f"docker://{source}",
+                f"docker://{destination}",
+            ],
+            self.plain_environment(HOME=home, _CONTAINERS_ROOTLESS_UID="65534"),
+        )
 
     def regctl(self, source, destination):
-        return (["regctl", "image", "copy", source, destination],
-                self.plain_environment(HOME=self.regctl_home))
+        return (
+            ["regctl", "image", "copy", source, destination],
+            self.plain_environment(HOME=self.regctl_home),
+        )
 
     def single_image_command(self, tool, source, destination, report_path):
         if tool == "ours":
@@ -115,18 +148,35 @@ class Tools:
     # -- many images ------------------------------------------------------------------
 
     def ours_batch(self, list_path, report_path, jobs):
-        return (["ecr-to-docker", "promote", "--from-file", list_path, "--jobs", str(jobs),
-                 "--report", report_path], self.ours_environment())
+        return (
+            [
+                "ecr-to-docker",
+                "promote",
+                "--from-file",
+                list_path,
+                "--jobs",
+                str(jobs),
+                "--report",
+                report_path,
+            ],
+            self.ours_environment(),
+        )
 
     def ours_single_loop(self, list_path):
         return (["bash", self._scripts["ours-single-loop"], list_path], self.ours_environment())
 
     def crane_stage_loop(self, list_path):
-        return (["bash", self._scripts["crane-stage-loop"], list_path], self.plain_environment(
-            ECR_HOST=self.stack.ecr.host, ECR_PASSWORD=self.stack.ecr_password,
-            HUB_HOST=self.stack.hub.host, HUB_USER=HUB_USER, HUB_PASSWORD=HUB_PASSWORD,
-            TMPDIR=self.workdir,
-        ))
+        return (
+            ["bash", self._scripts["crane-stage-loop"], list_path],
+            self.plain_environment(
+                ECR_HOST=self.stack.ecr.host,
+                ECR_PASSWORD=self.stack.ecr_password,
+                HUB_HOST=self.stack.hub.host,
+                HUB_USER=HUB_USER,
+                HUB_PASSWORD=HUB_PASSWORD,
+                TMPDIR=self.workdir,
+            ),
+        )
 
     # -- checks and facts -------------------------------------------------------------
 
@@ -135,15 +185,20 @@ class Tools:
         completed = subprocess.run(
             [self.crane_path, "digest", "--insecure", reference],
             env=self.plain_environment(DOCKER_CONFIG=self.docker_config),
-            capture_output=True, text=True,
+            capture_output=True,
+            text=True,
         )
         return completed.stdout.strip() if completed.returncode == 0 else None
 
     def versions(self):
         def first_line(command, environment=None):
             try:
-                completed = subprocess.run(command, capture_output=True, text=True,
-                                           env=environment or self.plain_environment())
+                completed = subprocess.run(
+                    command,
+                    capture_output=True,
+                    text=True,
+                    env=environment or self.plain_environment(),
+                )
             except OSError as error:
                 return f"unavailable ({error})"
             text = (completed.stdout or completed.stderr).strip()
@@ -159,11 +214,22 @@ class Tools:
 
     def _configure_regctl(self):
         environment = self.plain_environment(HOME=self.regctl_home)
-        logins = ((self.stack.ecr.host, "AWS", self.stack.ecr_password),
-                  (self.stack.hub.host, HUB_USER, HUB_PASSWORD))
+        logins = (
+            (self.stack.ecr.host, "AWS", self.stack.ecr_password),
+            (self.stack.hub.host, HUB_USER, HUB_PASSWORD),
+        )
         for host, username, password in logins:
-            subprocess.run(["regctl", "registry", "set", "--skip-check", "--tls", "disabled",
-                            host], env=environment, check=True, capture_output=True)
-            subprocess.run(["regctl", "registry", "login", host, "-u", username,
-                            "--pass-stdin"], input=password, text=True, env=environment,
-                           check=True, capture_output=True)
+            subprocess.run(
+                ["regctl", "registry", "set", "--skip-check", "--tls", "disabled", host],
+                env=environment,
+                check=True,
+                capture_output=True,
+            )
+            subprocess.run(
+                ["regctl", "registry", "login", host, "-u", username, "--pass-stdin"],
+                input=password,
+                text=True,
+                env=environment,
+                check=True,
+                capture_output=True,
+            )

@@ -3,7 +3,6 @@ a runner for the real CLI as a subprocess, the way Jenkins and people run it."""
 
 import itertools
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -11,9 +10,21 @@ import threading
 from dataclasses import dataclass
 
 import pytest
+from standins import processes
+from standins.fault_stack import FaultStack
 from standins.stack import StandInStack
 
 _unique = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def fault_stack():
+    """The stand-ins behind fault proxies, one per test module that asks for them."""
+    stack = FaultStack().start()
+    try:
+        yield stack
+    finally:
+        stack.stop()
 
 
 @pytest.fixture(scope="session")
@@ -69,15 +80,10 @@ def run_cli(arguments, environment, watch_processes=False, timeout=120):
 
 
 def _watch_command_lines(process, seen):
+    # Every process on the machine, not only the run's own: a secret must not reach any.
     while process.poll() is None:
-        for pid in os.listdir("/proc"):
-            if not pid.isdigit():
-                continue
-            try:
-                with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-                    text = cmdline.read().replace(b"\0", b" ").decode(errors="replace")
-            except OSError:
-                continue
+        for pid, _, _ in processes.all_processes():
+            text = processes.command_line(pid)
             if text:
                 seen.add(text)
 

@@ -21,7 +21,6 @@ import pytest
 import requests
 from standins import evidence
 from standins.fault_proxy import Hold, Rule
-from standins.fault_stack import FaultStack
 from standins.stack import HUB_NAMESPACE
 
 pytestmark = pytest.mark.slow
@@ -29,15 +28,6 @@ pytestmark = pytest.mark.slow
 TAG = "1.0"
 _TAG_PATH = r"/v2/{repository}/manifests/1\.0"
 _results = {"concurrency": {}, "signals": {}}
-
-
-@pytest.fixture(scope="module")
-def fault_stack():
-    stack = FaultStack().start()
-    try:
-        yield stack
-    finally:
-        stack.stop()
 
 
 @pytest.fixture(scope="module", autouse=True)

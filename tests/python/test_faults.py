@@ -22,7 +22,6 @@ from typing import Optional, Tuple
 import pytest
 from standins import evidence
 from standins.fault_proxy import Answer, ResetConnection, Rule, StallResponse
-from standins.fault_stack import FaultStack
 from standins.stack import HUB_NAMESPACE
 
 pytestmark = pytest.mark.slow
@@ -376,15 +375,6 @@ def _duration_rank(cell):
 
 
 @pytest.fixture(scope="module")
-def fault_stack():
-    stack = FaultStack().start()
-    try:
-        yield stack
-    finally:
-        stack.stop()
-
-
-@pytest.fixture(scope="module")
 def matrix(request, fault_stack):
     cells = sorted(_selected_cells(request.session), key=_duration_rank)
     started = time.monotonic()
@@ -628,9 +618,7 @@ def test_an_ecr_token_refused_during_the_copy_is_fetched_again_once_and_the_copy
         f"src/{name}", TAG, [64 * 1024, 64 * 1024], seed=name
     )
     with fault_stack.routes() as routes:
-        routes.ecr.add(
-            Rule("GET", rf"/v2/src/{name}/blobs/sha256:[0-9a-f]+", Answer(401), times=1)
-        )
+        routes.ecr.add(Rule("GET", rf"/v2/src/{name}/blobs/sha256:[0-9a-f]+", Answer(401), times=1))
         run = evidence.run_cli(
             [
                 "promote",

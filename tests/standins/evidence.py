@@ -158,37 +158,19 @@ class _Watcher:
                     self._thread = None
                     return
                 runs = dict(self._runs)
-            for pid, parent, name in _processes():
+            for pid, parent, name in processes.all_processes():
                 started = runs.get(pid) or runs.get(parent)
                 if started is None:
                     continue
                 if name == "crane":
                     started.crane_pids.add(pid)
-                try:
-                    with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-                        text = cmdline.read().replace(b"\0", b" ").decode(errors="replace")
-                except OSError:
-                    continue
+                text = processes.command_line(pid)
                 if text:
                     started.command_lines.add(text)
             time.sleep(0.02)
 
 
 _watcher = _Watcher()
-
-
-def _processes():
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                text = stat.read()
-        except OSError:
-            continue
-        name = text[text.index("(") + 1 : text.rindex(")")]
-        fields = text.rsplit(")", 1)[1].split()
-        yield int(entry), int(fields[1]), name
 
 
 def crane_children_of(pid):

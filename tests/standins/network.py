@@ -1,6 +1,7 @@
 """Loopback helpers shared by the stand-in servers."""
 
 import socket
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -28,3 +29,28 @@ def wait_until_answering(url, timeout=20, process=None):
         except OSError:
             time.sleep(0.05)
     raise RuntimeError(f"{url} did not answer within {timeout}s")
+
+
+def start_server(command, log, probe_url):
+    """Start a server process writing to `log`, and wait until `probe_url` answers."""
+    process = subprocess.Popen(
+        command,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    wait_until_answering(probe_url, process=process)
+    return process
+
+
+def stop_server(process):
+    """Stop a server process started by start_server, politely first."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -4,20 +4,35 @@ import os
 import time
 
 
-def children_named(parent_pid, name):
-    """PIDs of the live children of `parent_pid` whose command name is `name`."""
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
+def all_processes():
+    """(pid, parent pid, command name) of every process there is now."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
         try:
-            with open(f"/proc/{pid}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-            with open(f"/proc/{pid}/comm") as comm:
-                command = comm.read().strip()
+            with open(f"/proc/{entry}/stat") as stat:
+                text = stat.read()
         except OSError:
             continue
-        if command == name and int(fields[1]) == parent_pid:
-            found.append(int(pid))
-    return found
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text.rsplit(")", 1)[1].split()
+        yield int(entry), int(fields[1]), name
+
+
+def command_line(pid):
+    """A process's command line as one string; empty when it is gone or has none."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return cmdline.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def children_named(parent_pid, name):
+    """PIDs of the live children of `parent_pid` whose command name is `name`."""
+    return [
+        pid for pid, parent, command in all_processes() if command == name and parent == parent_pid
+    ]
 
 
 def wait_for_children(parent_pid, name, count=1, timeout=30):

@@ -6,12 +6,11 @@ challenge) and token auth against a token service (the Docker Hub stand-in).
 
 import os
 import shutil
-import subprocess
 import tempfile
 
 import bcrypt
 
-from standins.network import LOOPBACK, free_port, wait_until_answering
+from standins.network import LOOPBACK, free_port, start_server, stop_server
 
 REGISTRY_BINARY = os.environ.get("DOCKER_REGISTRY_BINARY", "/usr/bin/docker-registry")
 
@@ -37,24 +36,13 @@ class DistributionRegistry:
         with open(config_path, "w") as config:
             config.write(self._config())
         self._log = open(self.log_path, "ab")
-        self._process = subprocess.Popen(
-            [REGISTRY_BINARY, "serve", config_path],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
+        self._process = start_server(
+            [REGISTRY_BINARY, "serve", config_path], self._log, f"{self.url}/v2/"
         )
-        wait_until_answering(f"{self.url}/v2/", process=self._process)
         return self
 
     def stop(self):
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        stop_server(self._process)
         if self._process is not None:
             self._log.close()
         shutil.rmtree(self._directory, ignore_errors=True)

@@ -9,11 +9,10 @@ test picks through such a route, so the fault hits exactly that request.
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 import urllib.request
 
-from standins.network import LOOPBACK, free_port, wait_until_answering
+from standins.network import LOOPBACK, free_port, start_server, stop_server
 
 INSTALL_HINT = (
     "toxiproxy-server is needed for the connection-level faults: install it with "
@@ -40,24 +39,15 @@ class Toxiproxy:
 
     def start(self):
         self._log = tempfile.TemporaryFile()
-        self._process = subprocess.Popen(
+        self._process = start_server(
             [self.binary, "-host", LOOPBACK, "-port", str(self.port)],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
+            self._log,
+            f"{self.api}/version",
         )
-        wait_until_answering(f"{self.api}/version", process=self._process)
         return self
 
     def stop(self):
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        stop_server(self._process)
         if self._log is not None:
             self._log.close()
 
