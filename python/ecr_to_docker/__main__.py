@@ -119,13 +119,13 @@ def run():
     """The console script: `main`, then an immediate exit.
 
     By the time `main` returns, everything has been cleaned up, written and flushed; what
-    is left is the interpreter's teardown of boto3's and requests' modules, which takes
+    is left is the interpreter's teardown of botocore's and requests' modules, which takes
     longer than most registry requests. Skipping it is safe here and nowhere else, so
     `main` itself returns normally for callers that import it.
     """
     import gc
 
-    # A single run allocates much at import time (boto3's and requests' modules) and
+    # A single run allocates much at import time (botocore's and requests' modules) and
     # little after; the cycle collector's passes over all that cost more than they free.
     gc.disable()
     exit_code = main()

@@ -142,7 +142,7 @@ def _add_promote(subparsers):
             "digest unchanged. A destination tag that already exists is never overwritten. "
             "Docker Hub credentials come only from the environment: DOCKERHUB_USERNAME, "
             "DOCKERHUB_PASSWORD (a password or access token) and DOCKERHUB_NAMESPACE. AWS "
-            "credentials come from boto3's usual chain; AWS_ENDPOINT_URL is honoured."
+            "credentials come from the AWS SDK's usual chain; AWS_ENDPOINT_URL is honoured."
         ),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,

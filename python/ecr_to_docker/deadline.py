@@ -1,5 +1,7 @@
-"""The time budget of a whole run (--timeout), shared by every request and subprocess."""
+"""The limits of a whole run: its time budget (--timeout), shared by every request and
+subprocess, and how often a failed request is tried again."""
 
+import os
 import time
 
 from ecr_to_docker.errors import InvalidInputError, RegistryError
@@ -32,3 +34,22 @@ def seconds_from(text, flag):
     if not 0 < value < float("inf"):  # also false for NaN
         raise InvalidInputError(f"{flag} must be a positive number of seconds, not {text!r}")
     return value
+
+
+def retry_settings(environ=None):
+    """Retries and backoff factor: 4 and 0.5 s (0.5, 1, 2, 4 s between tries), or what
+    ECR_TO_DOCKER_RETRIES and ECR_TO_DOCKER_RETRY_BACKOFF say."""
+    environ = os.environ if environ is None else environ
+    try:
+        retries = int(environ.get("ECR_TO_DOCKER_RETRIES", "4"))
+        backoff = float(environ.get("ECR_TO_DOCKER_RETRY_BACKOFF", "0.5"))
+    except ValueError:
+        raise InvalidInputError(
+            "ECR_TO_DOCKER_RETRIES must be a whole number and ECR_TO_DOCKER_RETRY_BACKOFF a "
+            "number of seconds"
+        ) from None
+    if not (0 <= retries <= 20 and 0 <= backoff <= 60):
+        raise InvalidInputError(
+            "ECR_TO_DOCKER_RETRIES must be 0-20 and ECR_TO_DOCKER_RETRY_BACKOFF 0-60"
+        )
+    return retries, backoff

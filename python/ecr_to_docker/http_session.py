@@ -6,15 +6,13 @@ and a `Retry-After` longer than the run has left is not waited for: the run fail
 instead of sleeping past its own deadline.
 """
 
-import os
-
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
 
 from ecr_to_docker import logs
-from ecr_to_docker.errors import InvalidInputError
+from ecr_to_docker.deadline import retry_settings
 
 log = logs.get("http")
 
@@ -61,25 +59,6 @@ class LoggedRetry(Retry):
             "retrying %s %s after %s in %.1fs (%s retries left)", method, path, cause, wait, left
         )
         return retry
-
-
-def retry_settings(environ=None):
-    """Retries and backoff factor: 4 and 0.5 s (0.5, 1, 2, 4 s between tries), or what
-    ECR_TO_DOCKER_RETRIES and ECR_TO_DOCKER_RETRY_BACKOFF say."""
-    environ = os.environ if environ is None else environ
-    try:
-        retries = int(environ.get("ECR_TO_DOCKER_RETRIES", "4"))
-        backoff = float(environ.get("ECR_TO_DOCKER_RETRY_BACKOFF", "0.5"))
-    except ValueError:
-        raise InvalidInputError(
-            "ECR_TO_DOCKER_RETRIES must be a whole number and ECR_TO_DOCKER_RETRY_BACKOFF a "
-            "number of seconds"
-        ) from None
-    if not (0 <= retries <= 20 and 0 <= backoff <= 60):
-        raise InvalidInputError(
-            "ECR_TO_DOCKER_RETRIES must be 0-20 and ECR_TO_DOCKER_RETRY_BACKOFF 0-60"
-        )
-    return retries, backoff
 
 
 def build_session(deadline, retries=None, backoff=None):

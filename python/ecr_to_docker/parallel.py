@@ -54,7 +54,7 @@ def run_bounded(steps, jobs):
 def call_with_deadline(step, seconds, on_timeout):
     """`step()`, or `on_timeout()` raised when it has not returned within `seconds`.
 
-    For calls whose own timeouts cannot be tied to the run's deadline (boto3 gives each
+    For calls whose own timeouts cannot be tied to the run's deadline (botocore gives each
     attempt the full timeout); the abandoned call ends with the process.
     """
     outcome = {}

@@ -11,11 +11,10 @@ import time
 import urllib.parse
 
 from ecr_to_docker import copier, ecr_host, ecr_login, logs, parallel, reference
-from ecr_to_docker.deadline import Deadline, seconds_from
+from ecr_to_docker.credentials import Credentials
+from ecr_to_docker.deadline import Deadline, retry_settings, seconds_from
 from ecr_to_docker.errors import EcrToDockerError, InvalidInputError
-from ecr_to_docker.http_session import retry_settings
-from ecr_to_docker.promotion import VERIFY_SETTLE_SECONDS, Promotion, PromotionRequest
-from ecr_to_docker.registry import Credentials
+from ecr_to_docker.promotion_request import PromotionRequest
 from ecr_to_docker.timings import Timings
 
 log = logs.get("promote")
@@ -36,12 +35,16 @@ def run(args):
     timings = Timings()
     with timings.phase("validate"):
         requests, report_path, batch = build_requests(args)
+    # The promotion and its HTTP client are imported only below: input that is refused
+    # does not wait for them to load.
     if not batch:
         return _run_single(requests[0], report_path, timings)
     return _run_batch(requests, report_path, timings, _jobs(args.jobs))
 
 
 def _run_single(request, report_path, timings):
+    from ecr_to_docker.promotion import Promotion
+
     promotion = Promotion(request, timings)
     try:
         result = promotion.run()
@@ -58,6 +61,8 @@ def _run_single(request, report_path, timings):
 
 
 def _run_batch(requests, report_path, timings, jobs):
+    from ecr_to_docker.promotion import Promotion, settle_seconds
+
     # A long batch keeps allocating; let the cycle collector run again (see __main__.run).
     gc.enable()
     log.info("promoting %d images, %d at a time", len(requests), jobs)
@@ -86,7 +91,7 @@ def _run_batch(requests, report_path, timings, jobs):
         # against a racing writer as a single run's, paid once for the batch.
         written = [i for i, promotion in enumerate(promotions) if promotion.awaiting_verification]
         if written:
-            time.sleep(VERIFY_SETTLE_SECONDS)
+            time.sleep(settle_seconds([promotions[i].write_window for i in written]))
             verified = parallel.run_bounded(
                 [lambda i=i: step(i, Promotion.finish) for i in written], jobs
             )
@@ -394,7 +399,7 @@ def write_report(path, result, timings):
 
 
 def _check_aws_environment(environ):
-    """AWS settings that would only fail inside boto3, after other requests are under way."""
+    """AWS settings that would only fail inside the AWS SDK, after other requests are under way."""
     endpoint = environ.get("AWS_ENDPOINT_URL", "")
     if endpoint:
         try:

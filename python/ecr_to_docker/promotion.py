@@ -16,11 +16,8 @@ verification below still reports what the tag holds.
 
 import time
 from dataclasses import dataclass
-from typing import FrozenSet, Optional
 
 from ecr_to_docker import copier, ecr_login, logs, parallel
-from ecr_to_docker.deadline import Deadline
-from ecr_to_docker.ecr_host import EcrRegistry
 from ecr_to_docker.errors import (
     CopyRefusedError,
     RegistryError,
@@ -28,28 +25,26 @@ from ecr_to_docker.errors import (
     TagExistsError,
     VerificationError,
 )
-from ecr_to_docker.reference import ImageReference
+from ecr_to_docker.promotion_request import PromotionRequest
 from ecr_to_docker.registry import Credentials, ManifestInfo, RegistryClient, index_children
 from ecr_to_docker.timings import Timings
 
 log = logs.get("promote")
 
-VERIFY_SETTLE_SECONDS = 0.05
+# The pause before the tag is read back, as a multiple of our own write window (from the
+# start of the second check to the end of the tag write). A writer that passed its second
+# check inside our window lands its write within about one such window after ours; twice
+# that leaves room for a slower path. Bounded below so that a loopback run still yields to
+# the scheduler, and above so that a stalled answer cannot make the pause itself long.
+SETTLE_WINDOWS = 2.0
+MIN_SETTLE_SECONDS = 0.005
+MAX_SETTLE_SECONDS = 2.0
 
 
-@dataclass(frozen=True)
-class PromotionRequest:
-    source: ImageReference
-    destination: ImageReference  # always with a tag
-    ecr: EcrRegistry
-    destination_credentials: Optional[Credentials]
-    if_exists: str  # "fail" or "skip-identical"
-    dry_run: bool
-    insecure_hosts: FrozenSet[str]
-    crane: str
-    deadline: Deadline
-    # Shared by the images of one run, so that each ECR registry is logged in to once.
-    ecr_logins: Optional[ecr_login.LoginCache] = None
+def settle_seconds(write_windows):
+    """How long to wait before reading back tags written in windows of these lengths."""
+    longest = max(write_windows, default=0.0)
+    return min(MAX_SETTLE_SECONDS, max(MIN_SETTLE_SECONDS, SETTLE_WINDOWS * longest))
 
 
 @dataclass
@@ -72,6 +67,8 @@ class Promotion:
         # of one pause per image.
         self.defer_verification = defer_verification
         self._awaiting_verification = None
+        # Seconds from the start of the second check to the end of the tag write.
+        self.write_window = None
         self.result = {
             "status": None,
             "source": str(request.source),
@@ -99,6 +96,7 @@ class Promotion:
 
         self._copy(source)
 
+        window_started = time.monotonic()
         with self.timings.phase("destination_recheck"):
             existing = destination_client.head_manifest(
                 request.destination.tag, what="second check of the destination tag"
@@ -114,18 +112,19 @@ class Promotion:
                 source.media_type,
                 what=f"writing the tag {request.destination}",
             )
+        self.write_window = time.monotonic() - window_started
         log.info("tagged %s", request.destination)
         self._awaiting_verification = (destination_client, source)
 
         if self.defer_verification:
-            self._awaiting_verification = (destination_client, source)
             self.result["status"] = "tagged"
             return self.result
         # A writer that passed its second check just before our write lands its own write
-        # a moment later. Reading the tag back only after a short pause lets that write
-        # show, so that the run that lost the race says so (exit 6) instead of reporting
-        # success for an image that is no longer there.
-        time.sleep(VERIFY_SETTLE_SECONDS)
+        # a moment later. Reading the tag back only after a pause lets that write show, so
+        # that the run that lost the race says so (exit 6) instead of reporting success
+        # for an image that is no longer there.
+        with self.timings.phase("settle"):
+            time.sleep(settle_seconds([self.write_window]))
         return self.finish()
 
     @property

@@ -16,6 +16,7 @@ from typing import Optional
 import requests
 
 from ecr_to_docker import challenge, logs
+from ecr_to_docker.credentials import Credentials  # noqa: F401 - part of this API
 from ecr_to_docker.errors import AuthenticationError, RegistryError, SourceNotFoundError
 from ecr_to_docker.http_session import build_session, timeout_for
 
@@ -36,16 +37,6 @@ _DIGEST = re.compile(r"sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}")
 
 _PING_LOCK = threading.Lock()
 _PING_ANSWERS = {}
-
-
-@dataclass(frozen=True)
-class Credentials:
-    username: str
-    password: str
-
-    def basic_header(self):
-        pair = f"{self.username}:{self.password}".encode()
-        return "Basic " + base64.b64encode(pair).decode()
 
 
 @dataclass(frozen=True)

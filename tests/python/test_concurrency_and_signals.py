@@ -394,9 +394,10 @@ def _concurrency_section(results):
             "write, so when both runs pass the second check before either writes, both write the",
             f"tag and the first writer's tag is overwritten. Here they ended in {race['codes']}: "
             "each",
-            "run reads the tag back 50 ms after writing it, so the run whose image was replaced",
-            "reports exit 6 and the one that succeeded is the one the tag holds; only a second",
-            "writer slower than that pause could leave both at 0. Outside that window (one HTTP",
+            "run reads the tag back after a pause of twice its own check-and-write time, so the",
+            "run whose image was replaced reports exit 6 and the one that succeeded is the one",
+            "the tag holds; only a writer slower than that pause could leave both at 0. Outside",
+            "that window (one HTTP",
             "round trip) the later run is refused with exit 3 and nothing is overwritten. With",
             "skip-identical both",
             "runs found the tag free and copied (the blobs are stored once, content-addressed);",
