@@ -371,3 +371,16 @@ def test_a_username_with_a_colon_is_refused(monkeypatch):
     monkeypatch.setenv("CRANE", "/bin/true")
     with pytest.raises(InvalidInputError, match="must not contain ':'"):
         promote_command.build_request(_args(), dict(ENVIRONMENT, DOCKERHUB_USERNAME="a:b"))
+
+
+def test_input_is_checked_before_the_http_client_or_the_aws_sdk_is_loaded():
+    # Refused input should not wait for requests or botocore to load, and a promotion
+    # loads them only once its input is known to be sound.
+    probe = (
+        "import sys, ecr_to_docker.__main__, ecr_to_docker.promote_command; "
+        "print(sorted({'requests', 'urllib3', 'botocore', 'boto3'} & set(sys.modules)))"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert completed.stdout.strip() == "[]"

@@ -443,3 +443,19 @@ def _signals_section(results):
 def _leftovers(outcome):
     text = f" (left: {', '.join(outcome['leftovers'])})" if outcome.get("leftovers") else ""
     return text + (" †" if outcome.get("traceback") else "")
+
+
+@pytest.mark.parametrize(
+    ("windows", "pause"),
+    [
+        ([], 0.005),  # nothing written: the floor
+        ([0.001], 0.005),  # a loopback round trip: the floor
+        ([0.008], 0.016),  # twice the write window
+        ([0.008, 0.2, 0.05], 0.4),  # a batch waits for its slowest write
+        ([5.0], 2.0),  # a stalled answer does not stretch the pause past the ceiling
+    ],
+)
+def test_the_read_back_waits_twice_the_longest_write_window(windows, pause):
+    from ecr_to_docker.promotion import settle_seconds
+
+    assert settle_seconds(windows) == pytest.approx(pause)
