@@ -61,7 +61,7 @@ def _run_single(request, report_path, timings):
 
 
 def _run_batch(requests, report_path, timings, jobs):
-    from ecr_to_docker.promotion import Promotion, settle_seconds
+    from ecr_to_docker.promotion import Promotion
 
     # A long batch keeps allocating; let the cycle collector run again (see __main__.run).
     gc.enable()
@@ -87,11 +87,13 @@ def _run_batch(requests, report_path, timings, jobs):
         results = parallel.run_bounded(
             [lambda i=i: step(i, Promotion.run) for i in range(len(requests))], jobs
         )
-        # Every tag written, one pause, then every tag read back: the same protection
-        # against a racing writer as a single run's, paid once for the batch.
+        # Every tag written, then every tag read back once its own pause is over: the
+        # same protection against a racing writer as a single run's, and the pauses of
+        # the images tagged early have passed while the others were being copied.
         written = [i for i, promotion in enumerate(promotions) if promotion.awaiting_verification]
         if written:
-            time.sleep(settle_seconds([promotions[i].write_window for i in written]))
+            latest_due = max(promotions[i].verify_due for i in written)
+            time.sleep(max(0.0, latest_due - time.monotonic()))
             verified = parallel.run_bounded(
                 [lambda i=i: step(i, Promotion.finish) for i in written], jobs
             )

@@ -67,8 +67,8 @@ class Promotion:
         # of one pause per image.
         self.defer_verification = defer_verification
         self._awaiting_verification = None
-        # Seconds from the start of the second check to the end of the tag write.
-        self.write_window = None
+        # When the tag written by this promotion may be read back (see settle_seconds).
+        self.verify_due = None
         self.result = {
             "status": None,
             "source": str(request.source),
@@ -112,7 +112,8 @@ class Promotion:
                 source.media_type,
                 what=f"writing the tag {request.destination}",
             )
-        self.write_window = time.monotonic() - window_started
+        written_at = time.monotonic()
+        self.verify_due = written_at + settle_seconds([written_at - window_started])
         log.info("tagged %s", request.destination)
         self._awaiting_verification = (destination_client, source)
 
@@ -124,7 +125,7 @@ class Promotion:
         # that the run that lost the race says so (exit 6) instead of reporting success
         # for an image that is no longer there.
         with self.timings.phase("settle"):
-            time.sleep(settle_seconds([self.write_window]))
+            time.sleep(max(0.0, self.verify_due - time.monotonic()))
         return self.finish()
 
     @property
