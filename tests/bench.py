@@ -269,15 +269,31 @@ class Bench:
         python = os.path.join(os.path.dirname(shutil.which("ecr-to-docker")), "python")
         environment = self.tools.ours_environment()
         region = environment["ECR_TO_DOCKER_AWS_REGION"]
+        account = environment["ECR_TO_DOCKER_ECR_REGISTRY_ID"]
+        promote = "import ecr_to_docker.__main__, ecr_to_docker.promote_command"
         probes = (
             ("interpreter", "pass"),
             ("command line", "import ecr_to_docker.__main__"),
-            ("promote imports", "import ecr_to_docker.__main__, ecr_to_docker.promote_command"),
-            ("+ boto3", "import ecr_to_docker.promote_command, boto3"),
+            ("promote command", promote),
+            ("promote imports", f"{promote}, ecr_to_docker.promotion"),
+            (
+                "+ botocore",
+                f"{promote}, ecr_to_docker.promotion, botocore.session, botocore.config",
+            ),
             (
                 "+ ECR client",
-                "import ecr_to_docker.promote_command, boto3; "
-                f"boto3.session.Session().client('ecr', region_name='{region}')",
+                f"{promote}, ecr_to_docker.promotion, botocore.config; "
+                "from ecr_to_docker import ecr_login; "
+                f"ecr_login.ecr_client(botocore.config.Config(region_name='{region}'))",
+            ),
+            # The ECR token and nothing else, in a fresh process: no promotion can start
+            # its copy sooner than this after it starts.
+            (
+                "ECR token alone",
+                "from ecr_to_docker import ecr_login; "
+                "from ecr_to_docker.deadline import Deadline; "
+                "from ecr_to_docker.ecr_host import EcrRegistry; "
+                f"ecr_login.login(EcrRegistry('{account}', '{region}'), Deadline(60))",
             ),
         )
         results = {}
@@ -292,7 +308,8 @@ class Bench:
                 "-X",
                 "importtime",
                 "-c",
-                "import ecr_to_docker.__main__, ecr_to_docker.promote_command, boto3",
+                "import ecr_to_docker.__main__, ecr_to_docker.promote_command, "
+                "ecr_to_docker.promotion, botocore.session, botocore.config",
             ],
             env=environment,
             capture_output=True,
