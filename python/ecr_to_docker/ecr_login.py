@@ -1,10 +1,11 @@
 """ECR login through the AWS SDK: an authorization token for the source registry's
 account, asked of the region the registry lives in (not the agent's default region).
 
-The client comes from botocore, the core of boto3, with its whole chain of credentials,
-profiles, AWS_ENDPOINT_URL, retries and signing. boto3 itself adds resources and S3
-transfers that this command never uses, and importing it loads them: about 0.04 s of
-every run's start, before the first byte can be copied.
+The client comes from botocore, the core of boto3, with its whole chain of credentials
+(environment, profiles, SSO, web identity and instance or pod roles), AWS_ENDPOINT_URL,
+retries and signing. boto3 itself adds resources and S3 transfers that this command never
+uses, and importing it loads them: about 0.04 s of every run's start, before the first
+byte can be copied.
 """
 
 import base64
@@ -41,7 +42,7 @@ def login(registry, deadline) -> EcrLogin:
     # botocore is imported here, not at the top: it takes a tenth of a second to load,
     # and --help or invalid input should not pay for it.
     import botocore.config
-    import botocore.exceptions
+    from botocore import exceptions as sdk_errors
 
     what = f"ECR login to account {registry.account} in {registry.region}"
     timeout = deadline.bound(30, what)
@@ -55,7 +56,18 @@ def login(registry, deadline) -> EcrLogin:
     )
 
     def get_token():
-        client = ecr_client(config)
+        try:
+            # Building the client also loads the credentials (running a
+            # credential_process, reading an SSO cache or a web identity token).
+            client = ecr_client(config)
+        except ValueError as error:
+            # botocore's word for an endpoint URL or a model or credential file it cannot
+            # read; what the message names is enough to find it.
+            raise InvalidInputError(
+                f"{what}: the AWS SDK cannot use its configuration: "
+                f"{type(error).__name__}: {error}; check AWS_ENDPOINT_URL, AWS_DATA_PATH and "
+                "the AWS config and credentials files"
+            ) from None
         return client.get_authorization_token(registryIds=[registry.account])
 
     try:
@@ -64,14 +76,31 @@ def login(registry, deadline) -> EcrLogin:
             deadline.remaining(),
             lambda: RegistryError(f"{what} did not answer within the run's time budget"),
         )
-    except botocore.exceptions.ProfileNotFound as error:
-        raise InvalidInputError(f"{what}: {error}; check AWS_PROFILE") from None
-    except botocore.exceptions.NoCredentialsError:
+    except sdk_errors.ProfileNotFound as error:
+        raise InvalidInputError(f"{what}: {_profile_problem(error)}") from None
+    except (
+        sdk_errors.ConfigParseError,
+        sdk_errors.ConfigNotFound,
+        sdk_errors.PartialCredentialsError,
+        sdk_errors.InvalidConfigError,
+        sdk_errors.InvalidSTSRegionalEndpointsConfigError,
+    ) as error:
+        raise InvalidInputError(f"{what}: the AWS configuration cannot be used: {error}") from None
+    except (
+        sdk_errors.CredentialRetrievalError,
+        sdk_errors.UnknownCredentialError,
+        sdk_errors.SSOError,
+        sdk_errors.TokenRetrievalError,
+    ) as error:
+        raise AuthenticationError(
+            f"{what}: the AWS credentials could not be obtained: {error}"
+        ) from None
+    except sdk_errors.NoCredentialsError:
         raise AuthenticationError(
             f"{what}: no AWS credentials found; give them as the AWS SDK expects "
             "(AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or an instance or pod role)"
         ) from None
-    except botocore.exceptions.ClientError as error:
+    except sdk_errors.ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         if code in _AUTH_ERROR_CODES or status in (401, 403):
@@ -80,7 +109,7 @@ def login(registry, deadline) -> EcrLogin:
                 "and their ecr:GetAuthorizationToken permission"
             ) from None
         raise RegistryError(f"{what} failed ({code or status})") from None
-    except botocore.exceptions.BotoCoreError as error:
+    except sdk_errors.BotoCoreError as error:
         raise RegistryError(f"{what} failed: {type(error).__name__}: {error}") from None
 
     data = response.get("authorizationData") or []
@@ -104,6 +133,29 @@ def login(registry, deadline) -> EcrLogin:
     return EcrLogin(Credentials(username, password), data[0].get("proxyEndpoint", ""))
 
 
+def check_configuration():
+    """Refuse, before any network call, an AWS profile that does not exist or a config
+    or credentials file that does not parse. Only local files are read: credentials
+    themselves may come from the network (roles, SSO) and are left to the login."""
+    from botocore import exceptions as sdk_errors
+
+    try:
+        with _SESSION_LOCK:
+            _ecr_session().get_scoped_config()
+    except sdk_errors.ProfileNotFound as error:
+        raise InvalidInputError(_profile_problem(error)) from None
+    except sdk_errors.ConfigParseError as error:
+        raise InvalidInputError(f"the AWS configuration cannot be used: {error}") from None
+
+
+def _profile_problem(error):
+    variable = next(
+        (name for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE") if os.environ.get(name)),
+        "AWS_PROFILE",
+    )
+    return f"{error}; check {variable} and the AWS config and credentials files"
+
+
 def ecr_client(config):
     # A botocore session is not safe to share between threads, and a batch may log in
     # to two registries at once.
@@ -116,36 +168,14 @@ _SESSION_LOCK = threading.Lock()
 
 
 def _ecr_session():
-    """One botocore session for the process, so that a model read once stays read.
-    Called with _SESSION_LOCK held."""
+    """One botocore session for the process: the config files are read and the models
+    loaded once. Called with _SESSION_LOCK held."""
     global _SESSION
     if _SESSION is None:
-        _SESSION = _new_ecr_session()
+        import botocore.session
+
+        _SESSION = botocore.session.Session()
     return _SESSION
-
-
-def _new_ecr_session():
-    import botocore.loaders
-    import botocore.session
-
-    class EcrOnlyLoader(botocore.loaders.Loader):
-        """botocore's model loader, told that ECR is the service asked for.
-
-        Before loading a model, botocore lists every service it ships (400-odd
-        directories) only to word an error for an unknown name; that listing is a third
-        of the client's construction. The name here is fixed, so the listing is skipped
-        (botocore pull request #3687 proposes the same upstream).
-        """
-
-        def list_available_services(self, type_name):
-            return ["ecr"]
-
-    session = botocore.session.Session()
-    # The same extra model directories botocore's own loader would search (AWS_DATA_PATH).
-    data_path = session.get_config_variable("data_path") or ""
-    extra_paths = [os.path.expanduser(path) for path in data_path.split(os.pathsep) if path]
-    session.register_component("data_loader", EcrOnlyLoader(extra_search_paths=extra_paths))
-    return session
 
 
 class LoginCache:

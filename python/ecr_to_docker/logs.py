@@ -66,7 +66,10 @@ def setup(verbose=False):
     root.setLevel(logging.WARNING)
     logging.getLogger(LOGGER_NAME).setLevel(logging.DEBUG if verbose else logging.INFO)
     # urllib3 warns about each retry in its own words; ours (http_session) say it once.
-    logging.getLogger("urllib3").setLevel(logging.ERROR)
+    # botocore warns with whole tracebacks (a failed credential refresh, say) about
+    # failures that the ECR login then reports in one line.
+    for name in ("urllib3", "botocore"):
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def get(name):

@@ -384,3 +384,42 @@ def test_input_is_checked_before_the_http_client_or_the_aws_sdk_is_loaded():
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     )
     assert completed.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    "setting, message",
+    [
+        ({"AWS_PROFILE": "no-such-profile"}, "check AWS_PROFILE"),
+        ({"AWS_DEFAULT_PROFILE": "no-such-profile"}, "check AWS_DEFAULT_PROFILE"),
+        ({"AWS_CONFIG_FILE": "{garbage}"}, "the AWS configuration cannot be used"),
+        ({"AWS_SHARED_CREDENTIALS_FILE": "{garbage}"}, "the AWS configuration cannot be used"),
+        ({"AWS_SECRET_ACCESS_KEY": ""}, "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY"),
+        ({"AWS_ACCESS_KEY_ID": ""}, "AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID"),
+        ({"AWS_ENDPOINT_URL": "http://exa mple.com"}, "AWS_ENDPOINT_URL must be"),
+        ({"AWS_ENDPOINT_URL_ECR": "http://%41:1"}, "AWS_ENDPOINT_URL_ECR must be"),
+    ],
+    ids=[
+        "missing-profile",
+        "missing-default-profile",
+        "unparsable-config",
+        "unparsable-credentials",
+        "key-id-without-secret",
+        "secret-without-key-id",
+        "endpoint-with-space",
+        "service-endpoint-escaped",
+    ],
+)
+def test_an_aws_configuration_that_cannot_work_exits_2_before_any_connection(
+    run, tmp_path, setting, message
+):
+    garbage = tmp_path / "garbage.ini"
+    garbage.write_text("[[[ this is not\n= an ini file\n")
+    env = {name: value.format(garbage=garbage) for name, value in setting.items()}
+
+    result = run("promote", f"{ECR}/app:1", env=env)
+
+    assert result.code == 2, result.stderr
+    assert message in result.stderr
+    assert result.connections == 0
+    assert "Traceback" not in result.stderr
+    assert "not-a-secret-access-key" not in result.stdout + result.stderr

@@ -306,6 +306,50 @@ def test_wrong_aws_credentials_exit_4(stack, cli, repo_name):
     assert "no AWS credentials" in run.stderr
 
 
+@pytest.mark.parametrize("kind", ["web-identity", "assume-role-profile"])
+def test_credentials_that_come_through_sts_log_in(stack, cli, repo_name, tmp_path, kind):
+    # A pod role (IRSA: a web identity token) and a profile that assumes a role both ask
+    # STS for the keys first; moto answers STS as it answers ECR.
+    stack.source_pusher().push_image(repo_name, "1.0", [2048], seed=repo_name)
+    role = "arn:aws:iam::123456789012:role/promoter"
+    env = {
+        "AWS_ACCESS_KEY_ID": None,
+        "AWS_SECRET_ACCESS_KEY": None,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    if kind == "web-identity":
+        token = tmp_path / "token"
+        token.write_text("a-web-identity-token-from-the-cluster")
+        env.update(AWS_ROLE_ARN=role, AWS_WEB_IDENTITY_TOKEN_FILE=str(token))
+    else:
+        config = tmp_path / "config"
+        config.write_text(f"[profile promoter]\nrole_arn = {role}\nsource_profile = base\n")
+        credentials = tmp_path / "credentials"
+        credentials.write_text(
+            "[base]\naws_access_key_id = base-key-id\n"
+            "aws_secret_access_key = base-secret-access-key\n"
+        )
+        env.update(
+            AWS_PROFILE="promoter",
+            AWS_CONFIG_FILE=str(config),
+            AWS_SHARED_CREDENTIALS_FILE=str(credentials),
+        )
+
+    run = cli(
+        "promote",
+        stack.source(repo_name, "1.0"),
+        "--destination",
+        stack.destination(repo_name, "1.0"),
+        "--dry-run",
+        env=env,
+    )
+
+    assert run.returncode == 0, run.stderr
+    assert "logged in to ECR" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert "base-secret-access-key" not in run.stdout + run.stderr
+
+
 # -- the environment it runs in --------------------------------------------------------
 
 
