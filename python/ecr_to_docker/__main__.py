@@ -34,9 +34,13 @@ def main(argv=None):
         return _main(argv)
     except Interrupted as interrupted:
         _stop_children()
-        _print_json(
-            {"status": "interrupted", "error": str(interrupted), "exit_code": interrupted.exit_code}
-        )
+        # A batch leaves what each image reached (see promote_command._run_batch).
+        summary = {
+            "status": "interrupted",
+            "error": str(interrupted),
+            "exit_code": interrupted.exit_code,
+        }
+        _print_json(getattr(interrupted, "result", None) or summary)
         print(
             f"ecr-to-docker: ERROR stopped by {interrupted}; temporary credentials removed",
             file=sys.stderr,

@@ -133,7 +133,8 @@ def copy(crane, source, destination, config_directory, deadline, insecure=False,
             if not reader.is_alive():
                 process.wait()
                 break
-            log.info("still copying %s (%ds so far)", label, time.monotonic() - started)
+            if deadline.remaining() > 0:  # else the budget, not progress, is the news
+                log.info("still copying %s (%ds so far)", label, time.monotonic() - started)
     finally:
         if process.poll() is None:
             _stop(process)

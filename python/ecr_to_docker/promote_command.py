@@ -4,8 +4,10 @@ before any network call."""
 
 import contextlib
 import gc
+import ipaddress
 import json
 import os
+import re
 import stat
 import time
 import urllib.parse
@@ -28,7 +30,7 @@ _MAX_IMAGE_LIST_BYTES = 1024 * 1024
 
 # Which outcome decides a batch's exit code: an error outranks a refusal, a refusal
 # outranks success; among errors, the least expected ones come first.
-_EXIT_CODE_SEVERITY = (0, 3, 5, 4, 6, 1)
+_EXIT_CODE_SEVERITY = (0, 3, 5, 4, 2, 6, 1)
 
 
 def run(args):
@@ -73,32 +75,44 @@ def _run_batch(requests, report_path, timings, jobs):
         for request, image_timing in zip(requests, image_timings)
     ]
 
+    # What each image has reached so far; read if the batch is stopped midway.
+    outcomes = [None] * len(promotions)
+
     def step(index, action):
         promotion = promotions[index]
+        if action is Promotion.run:
+            image_timings[index].restart()
         try:
             result = action(promotion)
             result["exit_code"] = 0
         except Exception as error:  # each image reports its own outcome, whatever it is
             log.error("%s: %s", requests[index].source, logs.redact(error))
             result = _failed(promotion, error)
+        image_timings[index].stop()
+        outcomes[index] = result
         return result
 
-    with timings.phase("promote"):
-        results = parallel.run_bounded(
-            [lambda i=i: step(i, Promotion.run) for i in range(len(requests))], jobs
-        )
-        # Every tag written, then every tag read back once its own pause is over: the
-        # same protection against a racing writer as a single run's, and the pauses of
-        # the images tagged early have passed while the others were being copied.
-        written = [i for i, promotion in enumerate(promotions) if promotion.awaiting_verification]
-        if written:
-            latest_due = max(promotions[i].verify_due for i in written)
-            time.sleep(max(0.0, latest_due - time.monotonic()))
-            verified = parallel.run_bounded(
-                [lambda i=i: step(i, Promotion.finish) for i in written], jobs
+    try:
+        results = _promote_all(promotions, step, timings, jobs)
+    except BaseException as stopped:
+        # A signal (or a failure of our own) in the middle of the batch: say what each
+        # image reached, so that the caller knows which tags were already written.
+        exit_code = getattr(stopped, "exit_code", 1)
+        results = [
+            # An image whose tag was written but not yet read back says "tagged".
+            outcome
+            if outcome is not None and outcome["status"] != "tagged"
+            else dict(
+                promotion.result,
+                status=promotion.result["status"] or "interrupted",
+                exit_code=exit_code,
             )
-            for index, result in zip(written, verified):
-                results[index] = result
+            for promotion, outcome in zip(promotions, outcomes)
+        ]
+        stopped.result = results
+        if report_path:
+            _write_batch_report(report_path, results, image_timings, timings, exit_code)
+        raise
     counts = {name: 0 for name in ("promoted", "identical", "dry-run", "refused", "failed")}
     for result in results:
         key = result["status"] if result["status"] in counts else "failed"
@@ -113,14 +127,41 @@ def _run_batch(requests, report_path, timings, jobs):
     )
     exit_code = max((r["exit_code"] for r in results), key=_severity)
     if report_path:
-        for result, image_timing in zip(results, image_timings):
-            result["timings"] = image_timing.as_dict()
-        write_report(
-            report_path, {"images": results, "summary": counts, "exit_code": exit_code}, timings
-        )
-        for result in results:
-            del result["timings"]
+        _write_batch_report(report_path, results, image_timings, timings, exit_code, counts)
     return results, exit_code
+
+
+def _promote_all(promotions, step, timings, jobs):
+    from ecr_to_docker.promotion import Promotion
+
+    with timings.phase("promote"):
+        results = parallel.run_bounded(
+            [lambda i=i: step(i, Promotion.run) for i in range(len(promotions))], jobs
+        )
+        # Every tag written, then every tag read back once its own pause is over: the
+        # same protection against a racing writer as a single run's, and the pauses of
+        # the images tagged early have passed while the others were being copied.
+        written = [i for i, promotion in enumerate(promotions) if promotion.awaiting_verification]
+        if written:
+            with timings.phase("settle"):
+                time.sleep(max(promotions[i].pause_left() for i in written))
+            verified = parallel.run_bounded(
+                [lambda i=i: step(i, Promotion.finish) for i in written], jobs
+            )
+            for index, result in zip(written, verified):
+                results[index] = result
+    return results
+
+
+def _write_batch_report(path, results, image_timings, timings, exit_code, counts=None):
+    images = [
+        dict(result, timings=image_timing.as_dict())
+        for result, image_timing in zip(results, image_timings)
+    ]
+    report = {"images": images, "exit_code": exit_code}
+    if counts is not None:
+        report["summary"] = counts
+    write_report(path, report, timings)
 
 
 def _failed(promotion, error):
@@ -214,6 +255,9 @@ def build_requests(args, environ=None):
         )
 
     logs.register_secret(credentials.password, username=credentials.username)
+    # Last, as it loads the AWS SDK: an AWS profile or config file that cannot work is
+    # bad input too, found before any network call.
+    ecr_login.check_configuration()
     return requests, report_path, batch
 
 
@@ -401,21 +445,45 @@ def write_report(path, result, timings):
 
 
 def _check_aws_environment(environ):
-    """AWS settings that would only fail inside the AWS SDK, after other requests are under way."""
-    endpoint = environ.get("AWS_ENDPOINT_URL", "")
-    if endpoint:
-        try:
-            parts = urllib.parse.urlsplit(endpoint)
-            parts.port  # noqa: B018 - reading it is the check: urllib raises on a bad port
-            valid = parts.scheme in ("http", "https") and parts.hostname and not parts.username
-        except ValueError:
-            valid = False
-        if not valid:
+    """AWS settings that would only fail inside the AWS SDK, after other requests are
+    under way."""
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_ECR"):
+        endpoint = environ.get(name, "")
+        if endpoint and not _is_endpoint_url(endpoint):
             raise InvalidInputError(
-                "AWS_ENDPOINT_URL must be an http(s)://host[:port] URL without credentials"
+                f"{name} must be an http(s)://host[:port] URL without credentials"
             )
+    # The SDK reads static keys only as a pair; one of the two alone is a mistake, not a
+    # reason to look for credentials elsewhere.
+    given = [name for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY") if environ.get(name)]
+    if len(given) == 1:
+        missing = ({"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} - set(given)).pop()
+        raise InvalidInputError(
+            f"{given[0]} is set but {missing} is not: give both, or neither to use a profile "
+            "or role"
+        )
     for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         logs.register_secret(environ.get(name, ""))
+
+
+_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?"
+_HOSTNAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
+
+
+def _is_endpoint_url(text):
+    try:
+        parts = urllib.parse.urlsplit(text)
+        parts.port  # noqa: B018 - reading it is the check: urllib raises on a bad port
+    except ValueError:
+        return False
+    if parts.scheme not in ("http", "https") or parts.username or parts.password is not None:
+        return False
+    host = parts.hostname or ""
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return bool(_HOSTNAME.fullmatch(host))
 
 
 def _host(text):

@@ -103,7 +103,7 @@ class Promotion:
             )
         if existing is not None:
             # Someone else wrote the tag while we copied.
-            return self._tag_exists(source, existing)
+            return self._tag_exists(source, existing, after_copy=True)
 
         with self.timings.phase("tag"):
             destination_client.put_manifest(
@@ -125,8 +125,14 @@ class Promotion:
         # that the run that lost the race says so (exit 6) instead of reporting success
         # for an image that is no longer there.
         with self.timings.phase("settle"):
-            time.sleep(max(0.0, self.verify_due - time.monotonic()))
+            time.sleep(self.pause_left())
         return self.finish()
+
+    def pause_left(self):
+        """Seconds until the written tag may be read back; never more than half of what
+        the run has left, so that the read-back itself still fits in --timeout."""
+        left = max(0.0, self.verify_due - time.monotonic())
+        return min(left, max(0.0, self.request.deadline.remaining() / 2))
 
     @property
     def awaiting_verification(self):
@@ -203,7 +209,7 @@ class Promotion:
             )
         return client, existing
 
-    def _tag_exists(self, source, existing: ManifestInfo):
+    def _tag_exists(self, source, existing: ManifestInfo, after_copy=False):
         request = self.request
         self.result["destination_digest"] = existing.digest
         if existing.digest == source.digest and request.if_exists == "skip-identical":
@@ -219,7 +225,7 @@ class Promotion:
         raise TagExistsError(
             f"{request.destination} already exists on the destination with digest "
             f"{existing.digest} (the source {request.source} is {source.digest}); a published "
-            f"tag is never overwritten, so nothing was copied.{hint}",
+            f"tag is never overwritten, so {_NOT_WRITTEN[after_copy]}.{hint}",
             existing_digest=existing.digest,
         )
 
@@ -310,6 +316,14 @@ class Promotion:
             digest,
             f", all {len(source.children)} child manifests present" if source.children else "",
         )
+
+
+_NOT_WRITTEN = {
+    False: "nothing was copied",
+    # The tag appeared while crane copied: the blobs and the manifest are there by
+    # digest, untagged, which changes no tag.
+    True: "the tag was not written (the image was copied by digest only, untagged)",
+}
 
 
 def _shortened(error):

@@ -86,3 +86,53 @@ def test_a_refusal_outranks_success(stack, cli, repo_name, tmp_path):
 
     assert run.returncode == 3
     assert [r["status"] for r in json.loads(run.stdout)] == ["refused", "promoted"]
+
+
+def test_a_batch_stopped_midway_says_what_each_image_reached(stack, repo_name, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from test_promote_end_to_end import hub_digest
+
+    names = [f"{repo_name}-{index}" for index in range(8)]
+    digests = {}
+    list_file = tmp_path / "images.txt"
+    with open(list_file, "w") as images:
+        for name in names:
+            digests[name], _, _ = stack.source_pusher().push_image(
+                name, "1.0", [512 * 1024] * 2, seed=name
+            )
+            images.write(f"{stack.source(name, '1.0')} {stack.destination(name, '1.0')}\n")
+    report = tmp_path / "report.json"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ecr_to_docker", "promote", "--from-file", str(list_file)]
+        + ["--jobs", "2", "--report", str(report)],
+        env=stack.environment(TMPDIR=str(tmp_path)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    # Stop it once the first tag is there: some images done, some not.
+    first = f"{standin.HUB_NAMESPACE}/{names[0]}"
+    deadline = time.monotonic() + 60
+    while hub_digest(stack, first, "1.0") is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=30)
+
+    assert process.returncode == 143, stderr
+    results = json.loads(stdout)
+    assert [r["source"] for r in results] == [stack.source(name, "1.0") for name in names]
+    reported = json.loads(report.read_text())["images"]
+    assert [{k: v for k, v in image.items() if k != "timings"} for image in reported] == results
+    for name, result in zip(names, results):
+        published = hub_digest(stack, f"{standin.HUB_NAMESPACE}/{name}", "1.0")
+        # Every tag that is there is one the result owns up to, and holds the source.
+        if published is not None:
+            assert result["status"] in ("promoted", "tagged"), (name, result)
+            assert published == digests[name]
+        if result["status"] == "promoted":
+            assert published == digests[name]
+        assert result["status"] in ("promoted", "tagged", "interrupted"), result

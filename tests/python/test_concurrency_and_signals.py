@@ -459,3 +459,18 @@ def test_the_read_back_waits_twice_the_longest_write_window(windows, pause):
     from ecr_to_docker.promotion import settle_seconds
 
     assert settle_seconds(windows) == pytest.approx(pause)
+
+
+def test_the_read_back_pause_leaves_half_of_what_the_run_has_left():
+    import time
+    from types import SimpleNamespace
+
+    from ecr_to_docker.deadline import Deadline
+    from ecr_to_docker.promotion import Promotion
+    from ecr_to_docker.timings import Timings
+
+    request = SimpleNamespace(source="s", destination="d", dry_run=False, deadline=Deadline(0.2))
+    promotion = Promotion(request, Timings())
+    promotion.verify_due = time.monotonic() + 2.0
+
+    assert 0 < promotion.pause_left() <= 0.1
