@@ -50,8 +50,13 @@ def _run_single(request, report_path, timings):
     promotion = Promotion(request, timings)
     try:
         result = promotion.run()
-    except Exception as error:
-        result = _failed(promotion, error)
+    except BaseException as error:
+        # A failure, or a signal (then: how far the promotion got).
+        result = (
+            _failed(promotion, error)
+            if isinstance(error, Exception)
+            else _stopped(promotion, error)
+        )
         error.result = result
         if report_path:
             write_report(report_path, result, timings)
@@ -63,7 +68,7 @@ def _run_single(request, report_path, timings):
 
 
 def _run_batch(requests, report_path, timings, jobs):
-    from ecr_to_docker.promotion import Promotion
+    from ecr_to_docker.promotion import Promotion, stop_writing
 
     # A long batch keeps allocating; let the cycle collector run again (see __main__.run).
     gc.enable()
@@ -95,22 +100,20 @@ def _run_batch(requests, report_path, timings, jobs):
     try:
         results = _promote_all(promotions, step, timings, jobs)
     except BaseException as stopped:
-        # A signal (or a failure of our own) in the middle of the batch: say what each
-        # image reached, so that the caller knows which tags were already written.
-        exit_code = getattr(stopped, "exit_code", 1)
+        # A signal (or a failure of our own) in the middle of the batch: the workers
+        # write no more tags, and each image says what it reached, so that the caller
+        # knows which tags are there ("tagged": written, not read back; "tagging": the
+        # write was under way, so the tag may be there).
+        stop_writing()
         results = [
-            # An image whose tag was written but not yet read back says "tagged".
             outcome
             if outcome is not None and outcome["status"] != "tagged"
-            else dict(
-                promotion.result,
-                status=promotion.result["status"] or "interrupted",
-                exit_code=exit_code,
-            )
+            else _stopped(promotion, stopped)
             for promotion, outcome in zip(promotions, outcomes)
         ]
         stopped.result = results
         if report_path:
+            exit_code = getattr(stopped, "exit_code", 1)
             _write_batch_report(report_path, results, image_timings, timings, exit_code)
         raise
     counts = {name: 0 for name in ("promoted", "identical", "dry-run", "refused", "failed")}
@@ -175,6 +178,15 @@ def _failed(promotion, error):
     return result
 
 
+def _stopped(promotion, signal_error):
+    return dict(
+        promotion.result,
+        status=promotion.result["status"] or "interrupted",
+        error=f"stopped by {signal_error}",
+        exit_code=getattr(signal_error, "exit_code", 1),
+    )
+
+
 def _severity(exit_code):
     return (
         _EXIT_CODE_SEVERITY.index(exit_code)
@@ -208,14 +220,19 @@ def build_requests(args, environ=None):
 
     # The images first: a mistyped SOURCE is the likeliest mistake, and its message is
     # the most useful one to see first.
-    sources = []
+    # Every image is looked at, so that a long list is fixed in one go, not line by line.
+    sources, problems = [], []
     for where, source_text, destination_text in pairs:
         try:
             source = reference.parse(source_text, what="SOURCE")
             registry = ecr_host.resolve(source.registry, args.ecr_registry_id, args.aws_region)
+            if destination_text:  # a line's own DEST needs nothing else to be checked
+                _destination(destination_text, source, environ)
         except InvalidInputError as error:
-            raise InvalidInputError(f"{where}{error}") from None
+            problems.append(f"{where}{error}")
+            continue
         sources.append((where, source_text, source, registry, destination_text))
+    _refuse(problems)
 
     timeout = seconds_from(args.timeout, "--timeout")
     _check_aws_environment(environ)
@@ -232,12 +249,14 @@ def build_requests(args, environ=None):
         try:
             destination = _destination(destination_text or args.destination, source, environ)
         except InvalidInputError as error:
-            raise InvalidInputError(f"{where}{error}") from None
+            problems.append(f"{where}{error}")
+            continue
         if str(destination) in destinations:
-            raise InvalidInputError(
+            problems.append(
                 f"{where}{destination} is also the destination of "
                 f"{destinations[str(destination)]}: each destination tag can be published once"
             )
+            continue
         destinations[str(destination)] = source_text
         requests.append(
             PromotionRequest(
@@ -254,11 +273,23 @@ def build_requests(args, environ=None):
             )
         )
 
+    _refuse(problems)
     logs.register_secret(credentials.password, username=credentials.username)
     # Last, as it loads the AWS SDK: an AWS profile or config file that cannot work is
     # bad input too, found before any network call.
     ecr_login.check_configuration()
     return requests, report_path, batch
+
+
+def _refuse(problems, shown=10):
+    if not problems:
+        return
+    if len(problems) == 1:
+        raise InvalidInputError(problems[0])
+    more = f"; and {len(problems) - shown} more" if len(problems) > shown else ""
+    raise InvalidInputError(
+        f"{len(problems)} images cannot be promoted as given: " + "; ".join(problems[:shown]) + more
+    )
 
 
 def _source_destination_pairs(args, environ):

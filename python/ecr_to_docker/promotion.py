@@ -14,6 +14,7 @@ whole copy; when it happens, the other writer's image is replaced by ours and th
 verification below still reports what the tag holds.
 """
 
+import threading
 import time
 from dataclasses import dataclass
 
@@ -30,6 +31,20 @@ from ecr_to_docker.registry import Credentials, ManifestInfo, RegistryClient, in
 from ecr_to_docker.timings import Timings
 
 log = logs.get("promote")
+
+# Set when the run is being stopped (a signal during a batch): no promotion starts a copy
+# or a tag write after that, so that what the run reports as written stays true.
+_STOPPING = threading.Event()
+
+
+def stop_writing():
+    _STOPPING.set()
+
+
+def _unless_stopping():
+    if _STOPPING.is_set():
+        raise RuntimeError("the run is being stopped")
+
 
 # The pause before the tag is read back, as a multiple of our own write window (from the
 # start of the second check to the end of the tag write). A writer that passed its second
@@ -94,6 +109,7 @@ class Promotion:
             self.result["status"] = "dry-run"
             return self.result
 
+        _unless_stopping()
         self._copy(source)
 
         window_started = time.monotonic()
@@ -105,6 +121,9 @@ class Promotion:
             # Someone else wrote the tag while we copied.
             return self._tag_exists(source, existing, after_copy=True)
 
+        _unless_stopping()
+        # Until the answer is in, the tag may or may not have been written.
+        self.result["status"] = "tagging"
         with self.timings.phase("tag"):
             destination_client.put_manifest(
                 request.destination.tag,

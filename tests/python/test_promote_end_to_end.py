@@ -479,6 +479,8 @@ def test_a_signal_during_the_copy_stops_crane_and_removes_the_credentials(
             stack.source(repo_name, "1.0"),
             "--destination",
             stack.destination(repo_name, "1.0"),
+            "--report",
+            str(tmp_path / "report.json"),
         ],
         env=environment,
         stdout=subprocess.PIPE,
@@ -488,9 +490,14 @@ def test_a_signal_during_the_copy_stops_crane_and_removes_the_credentials(
     crane_pid = processes.wait_for_children(process.pid, "crane")[0]
 
     process.send_signal(signal_number)
-    _, stderr = process.communicate(timeout=30)
+    stdout, stderr = process.communicate(timeout=30)
 
     assert process.returncode == 128 + signal_number, stderr
+    # The result and the report say how far it got: the copy, so no tag.
+    result = json.loads(stdout)
+    assert (result["status"], result["exit_code"]) == ("interrupted", 128 + signal_number)
+    assert result["source_digest"] is not None
+    assert json.loads((tmp_path / "report.json").read_text())["status"] == "interrupted"
     assert list(tmpdir.iterdir()) == []
     assert not processes.is_running(crane_pid)
     assert hub_digest(stack, destination_repository(repo_name), "1.0") is None
