@@ -35,8 +35,11 @@ class LoggedRetry(Retry):
 
     def increment(self, method=None, url=None, response=None, error=None, **kwargs):
         retry = super().increment(method, url, response, error, **kwargs)
-        # Only the path: query strings may carry scopes or, on some services, signatures.
-        path = (url or "").split("?", 1)[0]
+        # Host and path only: query strings may carry scopes or, on some services,
+        # signatures. Both registries are asked at once, so the host says which one.
+        pool = kwargs.get("_pool")
+        host = f"{pool.host}:{pool.port}" if pool is not None and pool.port else ""
+        path = host + (url or "").split("?", 1)[0]
         cause = f"HTTP {response.status}" if response is not None else type(error).__name__
 
         wait = retry.get_retry_after(response) if response is not None else None

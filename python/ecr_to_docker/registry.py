@@ -261,7 +261,7 @@ class RegistryClient:
             )
         except requests.RequestException as error:
             raise RegistryError(f"{what}: cannot reach {self.host}: {_describe(error)}") from None
-        log.debug("%s %s -> %s", method, path, response.status_code)
+        log.debug("%s %s%s -> %s", method, self.host, path, response.status_code)
         return response
 
     def _failure(self, response, what):
