@@ -423,3 +423,18 @@ def test_an_aws_configuration_that_cannot_work_exits_2_before_any_connection(
     assert result.connections == 0
     assert "Traceback" not in result.stderr
     assert "not-a-secret-access-key" not in result.stdout + result.stderr
+
+
+def test_every_bad_line_of_an_image_list_is_named_at_once(run, tmp_path):
+    image_list = tmp_path / "release.txt"
+    image_list.write_text(
+        f"{ECR}/good:1.0\n{ECR}/Bad:1.0\n{ECR}/no-tag\n{ECR}/fine:2.0  docker.io/Team/x:1\n"
+    )
+
+    result = run("promote", "--from-file", str(image_list))
+
+    assert result.code == 2, result.stderr
+    assert "3 images cannot be promoted as given" in result.stderr
+    for line in (2, 3, 4):
+        assert f"line {line} of {image_list}" in result.stderr
+    assert result.connections == 0
