@@ -91,6 +91,25 @@ def test_without_crane_the_launcher_stops_with_how_to_install_it(stack, tmp_path
     assert list(tmp_path.iterdir()) == []  # stopped before installing anything
 
 
+def test_without_a_pip_spec_the_launcher_installs_nothing_from_an_index(stack, tmp_path):
+    # The package name is not published: a bare name from the default index could be
+    # anyone's package, handed the credentials.
+    environment = stack.environment(
+        PATH=system_path_without_ecr_to_docker(),
+        ECR_TO_DOCKER_PIP_SPEC=None,
+        ECR_TO_DOCKER_WORKDIR=str(tmp_path),
+        VIRTUAL_ENV=None,
+        PYTHONPATH=None,
+    )
+
+    run = launch(["promote", stack.source("any/app", "1.0")], environment)
+
+    assert run.returncode == 125
+    assert "ECR_TO_DOCKER_PIP_SPEC is not set" in run.stderr
+    assert "installing" not in run.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_the_launcher_and_the_package_name_the_same_crane_release():
     from ecr_to_docker.copier import CRANE_VERSION
 

@@ -18,9 +18,9 @@
 #                                  version.txt beside this script
 #   ECR_TO_DOCKER_WORKDIR          directory that holds the virtual environment; default:
 #                                  $WORKSPACE_TMP, else $TMPDIR, else /tmp
-#   ECR_TO_DOCKER_PIP_SPEC         what pip installs instead of ecr-to-docker==VERSION: a local
-#                                  path, a URL or a requirement; the installed command must
-#                                  still report VERSION
+#   ECR_TO_DOCKER_PIP_SPEC         what pip installs when the command is missing (required
+#                                  then): a local path, a URL or a requirement; the installed
+#                                  command must still report VERSION
 #   ECR_TO_DOCKER_PYTHON           interpreter that creates the virtual environment; default
 #                                  python3
 #   CRANE                          path of the crane binary; default: crane on PATH
@@ -103,8 +103,17 @@ check_crane() {
 install_into() {
     local venv=$1 workdir=$2
     local python="${ECR_TO_DOCKER_PYTHON:-python3}"
-    local spec="${ECR_TO_DOCKER_PIP_SPEC:-ecr-to-docker==$wanted_version}"
+    local spec="${ECR_TO_DOCKER_PIP_SPEC:-}"
     local installed
+
+    # Never a bare package name from whatever index pip is pointed at: the name is not
+    # published, so anyone could publish it, and this command gets the credentials.
+    if [[ -z "$spec" ]]; then
+        stop "$SETUP_FAILED" "ecr-to-docker $wanted_version is not on the agent's PATH and" \
+            "ECR_TO_DOCKER_PIP_SPEC is not set: set it to where pip finds this library's" \
+            "python/ folder (git+https://<your git>/ecr-to-docker.git@<tag>#subdirectory=python," \
+            "a path, or a wheel you built), or install the command on the agent"
+    fi
 
     if ! command -v "$python" >/dev/null 2>&1; then
         stop "$SETUP_FAILED" "'$python' not found: the agent needs Python 3.9 or later with" \
