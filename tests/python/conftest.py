@@ -3,6 +3,7 @@ a runner for the real CLI as a subprocess, the way Jenkins and people run it."""
 
 import itertools
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -90,7 +91,14 @@ def _watch_command_lines(process, seen):
 
 @pytest.fixture
 def cli(stack):
-    def run(*arguments, env=None, **options):
-        return run_cli([str(a) for a in arguments], stack.environment(**(env or {})), **options)
+    runs = []
 
-    return run
+    def run(*arguments, env=None, **options):
+        result = run_cli([str(a) for a in arguments], stack.environment(**(env or {})), **options)
+        runs.append(result)
+        return result
+
+    yield run
+    # Each run's TMPDIR, once the test has looked into it.
+    for result in runs:
+        shutil.rmtree(result.tmpdir, ignore_errors=True)

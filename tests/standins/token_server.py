@@ -10,6 +10,7 @@ import base64
 import datetime
 import json
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -59,6 +60,8 @@ class TokenServer:
     def stop(self):
         self._server.shutdown()
         self._server.server_close()
+        # The signing key and certificate: read by the registry at its start only.
+        shutil.rmtree(self._directory, ignore_errors=True)
 
     def registry_auth_config(self):
         return {
