@@ -15,13 +15,14 @@ exit codes:
   0  promoted; or already there with the same digest under --if-exists skip-identical;
      or a dry run that found nothing in the way
   2  invalid input or usage, found before any network call
-  3  the destination tag already exists: refused, nothing was written
+  3  the destination tag already exists: refused, the tag was not written
   4  authentication or authorization failed
   5  registry or network failure (rate limit after retries, 5xx, timeout), or a source
      image that does not exist
   6  verification failed: the destination digest differs after the copy
   1  anything unexpected
-  130, 143  stopped by SIGINT or SIGTERM; temporary credentials were removed
+  130, 143  stopped by SIGINT or SIGTERM; temporary credentials were removed, and the
+            result says how far each image got
 """
 
 
