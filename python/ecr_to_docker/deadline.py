@@ -37,8 +37,9 @@ def seconds_from(text, flag):
 
 
 def retry_settings(environ=None):
-    """Retries and backoff factor: 4 and 0.5 s (0.5, 1, 2, 4 s between tries), or what
-    ECR_TO_DOCKER_RETRIES and ECR_TO_DOCKER_RETRY_BACKOFF say."""
+    """Retries and backoff factor: 4 and 0.5 s (urllib3 retries the first time at once,
+    then after 1, 2 and 4 s), or what ECR_TO_DOCKER_RETRIES and
+    ECR_TO_DOCKER_RETRY_BACKOFF say."""
     environ = os.environ if environ is None else environ
     try:
         retries = int(environ.get("ECR_TO_DOCKER_RETRIES", "4"))

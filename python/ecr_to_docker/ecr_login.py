@@ -76,16 +76,15 @@ def login(registry, deadline) -> EcrLogin:
             deadline.remaining(),
             lambda: RegistryError(f"{what} did not answer within the run's time budget"),
         )
-    except sdk_errors.ProfileNotFound as error:
-        raise InvalidInputError(f"{what}: {_profile_problem(error)}") from None
     except (
+        sdk_errors.ProfileNotFound,
         sdk_errors.ConfigParseError,
         sdk_errors.ConfigNotFound,
         sdk_errors.PartialCredentialsError,
         sdk_errors.InvalidConfigError,
         sdk_errors.InvalidSTSRegionalEndpointsConfigError,
     ) as error:
-        raise InvalidInputError(f"{what}: the AWS configuration cannot be used: {error}") from None
+        raise InvalidInputError(f"{what}: {_configuration_problem(error)}") from None
     except (
         sdk_errors.CredentialRetrievalError,
         sdk_errors.UnknownCredentialError,
@@ -142,18 +141,20 @@ def check_configuration():
     try:
         with _SESSION_LOCK:
             _ecr_session().get_scoped_config()
-    except sdk_errors.ProfileNotFound as error:
-        raise InvalidInputError(_profile_problem(error)) from None
-    except sdk_errors.ConfigParseError as error:
-        raise InvalidInputError(f"the AWS configuration cannot be used: {error}") from None
+    except (sdk_errors.ProfileNotFound, sdk_errors.ConfigParseError) as error:
+        raise InvalidInputError(_configuration_problem(error)) from None
 
 
-def _profile_problem(error):
-    variable = next(
-        (name for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE") if os.environ.get(name)),
-        "AWS_PROFILE",
-    )
-    return f"{error}; check {variable} and the AWS config and credentials files"
+def _configuration_problem(error):
+    from botocore import exceptions as sdk_errors
+
+    if isinstance(error, sdk_errors.ProfileNotFound):
+        variable = next(
+            (name for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE") if os.environ.get(name)),
+            "AWS_PROFILE",
+        )
+        return f"{error}; check {variable} and the AWS config and credentials files"
+    return f"the AWS configuration cannot be used: {error}"
 
 
 def ecr_client(config):

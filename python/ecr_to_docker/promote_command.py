@@ -226,12 +226,15 @@ def build_requests(args, environ=None):
         try:
             source = reference.parse(source_text, what="SOURCE")
             registry = ecr_host.resolve(source.registry, args.ecr_registry_id, args.aws_region)
-            if destination_text:  # a line's own DEST needs nothing else to be checked
-                _destination(destination_text, source, environ)
+            # A line's own DEST needs nothing else to be checked; the default waits for
+            # the environment checks below.
+            own_destination = (
+                _destination(destination_text, source, environ) if destination_text else None
+            )
         except InvalidInputError as error:
             problems.append(f"{where}{error}")
             continue
-        sources.append((where, source_text, source, registry, destination_text))
+        sources.append((where, source_text, source, registry, own_destination))
     _refuse(problems)
 
     timeout = seconds_from(args.timeout, "--timeout")
@@ -245,9 +248,9 @@ def build_requests(args, environ=None):
     logins = ecr_login.LoginCache()
 
     requests, destinations = [], {}
-    for where, source_text, source, registry, destination_text in sources:
+    for where, source_text, source, registry, destination in sources:
         try:
-            destination = _destination(destination_text or args.destination, source, environ)
+            destination = destination or _destination(args.destination, source, environ)
         except InvalidInputError as error:
             problems.append(f"{where}{error}")
             continue

@@ -23,6 +23,19 @@ def system_path_without_ecr_to_docker():
     return os.pathsep.join(entries)
 
 
+def agent_environment(stack, workdir, **overrides):
+    """An agent without ecr-to-docker on its PATH and outside this checkout's virtual
+    environment, keeping its virtual environment in `workdir`."""
+    settings = dict(
+        PATH=system_path_without_ecr_to_docker(),
+        ECR_TO_DOCKER_WORKDIR=str(workdir),
+        VIRTUAL_ENV=None,
+        PYTHONPATH=None,
+    )
+    settings.update(overrides)
+    return stack.environment(**settings)
+
+
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
     return tmp_path_factory.mktemp("launcher-workdir")
@@ -36,13 +49,8 @@ def launch(arguments, environment):
 
 def test_the_launcher_installs_the_package_and_performs_a_real_promotion(stack, workdir, repo_name):
     digest, _, _ = stack.source_pusher().push_image(repo_name, "1.0", [8192], seed=repo_name)
-    environment = stack.environment(
-        PATH=system_path_without_ecr_to_docker(),
-        CRANE=CRANE,
-        ECR_TO_DOCKER_PIP_SPEC=os.path.join(ROOT, "python"),
-        ECR_TO_DOCKER_WORKDIR=str(workdir),
-        VIRTUAL_ENV=None,
-        PYTHONPATH=None,
+    environment = agent_environment(
+        stack, workdir, CRANE=CRANE, ECR_TO_DOCKER_PIP_SPEC=os.path.join(ROOT, "python")
     )
 
     run = launch(
@@ -75,12 +83,11 @@ def test_the_launcher_installs_the_package_and_performs_a_real_promotion(stack, 
 
 
 def test_without_crane_the_launcher_stops_with_how_to_install_it(stack, tmp_path):
-    environment = stack.environment(
+    environment = agent_environment(
+        stack,
+        tmp_path,
         PATH=system_path_without_ecr_to_docker().replace(os.path.dirname(CRANE), "/nonexistent"),
         CRANE=None,
-        ECR_TO_DOCKER_WORKDIR=str(tmp_path),
-        VIRTUAL_ENV=None,
-        PYTHONPATH=None,
     )
 
     run = launch(["promote", stack.source("any/app", "1.0")], environment)
@@ -94,13 +101,7 @@ def test_without_crane_the_launcher_stops_with_how_to_install_it(stack, tmp_path
 def test_without_a_pip_spec_the_launcher_installs_nothing_from_an_index(stack, tmp_path):
     # The package name is not published: a bare name from the default index could be
     # anyone's package, handed the credentials.
-    environment = stack.environment(
-        PATH=system_path_without_ecr_to_docker(),
-        ECR_TO_DOCKER_PIP_SPEC=None,
-        ECR_TO_DOCKER_WORKDIR=str(tmp_path),
-        VIRTUAL_ENV=None,
-        PYTHONPATH=None,
-    )
+    environment = agent_environment(stack, tmp_path, ECR_TO_DOCKER_PIP_SPEC=None)
 
     run = launch(["promote", stack.source("any/app", "1.0")], environment)
 

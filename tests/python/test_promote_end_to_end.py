@@ -55,6 +55,19 @@ def destination_repository(name):
     return f"{standin.HUB_NAMESPACE}/{name}"
 
 
+def promote(cli, stack, repository, tag, *options, **settings):
+    """`ecr-to-docker promote` of REPOSITORY:TAG in the ECR stand-in to the same name on
+    the Docker Hub stand-in."""
+    return cli(
+        "promote",
+        stack.source(repository, tag),
+        "--destination",
+        stack.destination(repository, tag),
+        *options,
+        **settings,
+    )
+
+
 # -- the digest is kept --------------------------------------------------------------
 
 
@@ -83,12 +96,7 @@ def test_an_oci_image_is_promoted_with_its_digest_unchanged(stack, cli, repo_nam
         repo_name, "v1", [MiB], seed=repo_name, oci=True
     )
 
-    run = cli(
-        "promote",
-        stack.source(repo_name, "v1"),
-        "--destination",
-        stack.destination(repo_name, "v1"),
-    )
+    run = promote(cli, stack, repo_name, "v1")
 
     assert run.returncode == 0, run.stderr
     assert run.result["media_type"] == "application/vnd.oci.image.index.v1+json".replace(
@@ -106,12 +114,7 @@ def test_a_multi_platform_index_keeps_its_digest_and_every_child(stack, cli, rep
         seed=repo_name,
     )
 
-    run = cli(
-        "promote",
-        stack.source(repo_name, "2.0"),
-        "--destination",
-        stack.destination(repo_name, "2.0"),
-    )
+    run = promote(cli, stack, repo_name, "2.0")
 
     assert run.returncode == 0, run.stderr
     assert run.result["destination_digest"] == digest
@@ -146,12 +149,7 @@ def test_an_existing_tag_with_another_digest_is_refused_and_left_unchanged(stack
     )
     blobs_before = stack.hub.blob_count()
 
-    run = cli(
-        "promote",
-        stack.source(repo_name, "1.0"),
-        "--destination",
-        stack.destination(repo_name, "1.0"),
-    )
+    run = promote(cli, stack, repo_name, "1.0")
 
     assert run.returncode == 3
     assert run.result["status"] == "refused"
@@ -192,14 +190,7 @@ def test_skip_identical_still_refuses_a_tag_holding_another_image(stack, cli, re
         destination_repository(repo_name), "1.0", [4096], seed="theirs"
     )
 
-    run = cli(
-        "promote",
-        stack.source(repo_name, "1.0"),
-        "--destination",
-        stack.destination(repo_name, "1.0"),
-        "--if-exists",
-        "skip-identical",
-    )
+    run = promote(cli, stack, repo_name, "1.0", "--if-exists", "skip-identical")
 
     assert run.returncode == 3
 
@@ -207,13 +198,7 @@ def test_skip_identical_still_refuses_a_tag_holding_another_image(stack, cli, re
 def test_a_dry_run_checks_everything_and_writes_nothing(stack, cli, repo_name):
     digest, _, _ = stack.source_pusher().push_image(repo_name, "1.0", [4096], seed=repo_name)
 
-    run = cli(
-        "promote",
-        stack.source(repo_name, "1.0"),
-        "--destination",
-        stack.destination(repo_name, "1.0"),
-        "--dry-run",
-    )
+    run = promote(cli, stack, repo_name, "1.0", "--dry-run")
 
     assert run.returncode == 0, run.stderr
     assert run.result["status"] == "dry-run"
@@ -227,13 +212,7 @@ def test_a_dry_run_checks_everything_and_writes_nothing(stack, cli, repo_name):
 def test_a_wrong_docker_hub_password_exits_4_and_copies_nothing(stack, cli, repo_name):
     stack.source_pusher().push_image(repo_name, "1.0", [4096], seed=repo_name)
 
-    run = cli(
-        "promote",
-        stack.source(repo_name, "1.0"),
-        "--destination",
-        stack.destination(repo_name, "1.0"),
-        env={"DOCKERHUB_PASSWORD": "not-the-password"},
-    )
+    run = promote(cli, stack, repo_name, "1.0", env={"DOCKERHUB_PASSWORD": "not-the-password"})
 
     assert run.returncode == 4
     assert "refused the credentials" in run.stderr
@@ -255,12 +234,7 @@ def test_a_failing_token_service_exits_5_and_copies_nothing(stack, cli, repo_nam
     stack.source_pusher().push_image(repo_name, "1.0", [4096], seed=repo_name)
     stack.token_server.fail_with = 503
     try:
-        run = cli(
-            "promote",
-            stack.source(repo_name, "1.0"),
-            "--destination",
-            stack.destination(repo_name, "1.0"),
-        )
+        run = promote(cli, stack, repo_name, "1.0")
     finally:
         stack.token_server.fail_with = None
 
@@ -273,12 +247,7 @@ def test_a_failing_token_service_exits_5_and_copies_nothing(stack, cli, repo_nam
 def test_a_missing_source_image_is_a_clear_error_that_is_neither_success_nor_refusal(
     stack, cli, repo_name
 ):
-    run = cli(
-        "promote",
-        stack.source(repo_name, "9.9.9"),
-        "--destination",
-        stack.destination(repo_name, "9.9.9"),
-    )
+    run = promote(cli, stack, repo_name, "9.9.9")
 
     assert run.returncode == 5
     assert "does not exist" in run.stderr
@@ -288,11 +257,11 @@ def test_a_missing_source_image_is_a_clear_error_that_is_neither_success_nor_ref
 def test_wrong_aws_credentials_exit_4(stack, cli, repo_name):
     # moto accepts any key unless told otherwise; a region with no ECR answers like AWS
     # does for an unknown client. Use a broken endpoint instead: the ECR API refusing.
-    run = cli(
-        "promote",
-        stack.source(repo_name, "1.0"),
-        "--destination",
-        stack.destination(repo_name, "1.0"),
+    run = promote(
+        cli,
+        stack,
+        repo_name,
+        "1.0",
         env={
             "AWS_ACCESS_KEY_ID": None,
             "AWS_SECRET_ACCESS_KEY": None,
@@ -335,14 +304,7 @@ def test_credentials_that_come_through_sts_log_in(stack, cli, repo_name, tmp_pat
             AWS_SHARED_CREDENTIALS_FILE=str(credentials),
         )
 
-    run = cli(
-        "promote",
-        stack.source(repo_name, "1.0"),
-        "--destination",
-        stack.destination(repo_name, "1.0"),
-        "--dry-run",
-        env=env,
-    )
+    run = promote(cli, stack, repo_name, "1.0", "--dry-run", env=env)
 
     assert run.returncode == 0, run.stderr
     assert "logged in to ECR" in run.stderr
@@ -358,12 +320,7 @@ def test_a_password_full_of_shell_and_config_characters_works(stack, cli, repo_n
         assert character in standin.HUB_PASSWORD
     stack.source_pusher().push_image(repo_name, "1.0", [4096], seed=repo_name)
 
-    run = cli(
-        "promote",
-        stack.source(repo_name, "1.0"),
-        "--destination",
-        stack.destination(repo_name, "1.0"),
-    )
+    run = promote(cli, stack, repo_name, "1.0")
 
     assert run.returncode == 0, run.stderr
 
@@ -372,13 +329,7 @@ def test_the_ecr_token_is_asked_of_the_source_region_not_the_default_one(stack, 
     stack.source_pusher().push_image(repo_name, "1.0", [4096], seed=repo_name)
     assert standin.DEFAULT_REGION != standin.ECR_REGION
 
-    run = cli(
-        "promote",
-        stack.source(repo_name, "1.0"),
-        "--destination",
-        stack.destination(repo_name, "1.0"),
-        "-v",
-    )
+    run = promote(cli, stack, repo_name, "1.0", "-v")
 
     assert run.returncode == 0, run.stderr
     # moto answers in the region the request was signed for, and names it in the endpoint.
@@ -395,12 +346,7 @@ def test_a_broken_credential_helper_in_the_agents_docker_config_does_not_matter(
         json.dump({"credsStore": "does-not-exist", "credHelpers": {stack.hub.host: "nope"}}, config)
     try:
         stack.source_pusher().push_image(repo_name, "1.0", [4096], seed=repo_name)
-        run = cli(
-            "promote",
-            stack.source(repo_name, "1.0"),
-            "--destination",
-            stack.destination(repo_name, "1.0"),
-        )
+        run = promote(cli, stack, repo_name, "1.0")
     finally:
         shutil.rmtree(docker_directory)
 
@@ -412,22 +358,22 @@ def test_no_secret_appears_in_output_report_or_any_command_line(stack, cli, repo
     report = tmp_path / "report.json"
 
     runs = [
-        cli(
-            "promote",
-            stack.source(repo_name, "1.0"),
-            "--destination",
-            stack.destination(repo_name, "1.0"),
+        promote(
+            cli,
+            stack,
+            repo_name,
+            "1.0",
             "-v",
             "--report",
             report,
             watch_processes=True,
             env={"AWS_SECRET_ACCESS_KEY": "testing-secret-key-value"},
         ),
-        cli(
-            "promote",
-            stack.source(repo_name, "1.0"),
-            "--destination",
-            stack.destination(repo_name, "1.0"),
+        promote(
+            cli,
+            stack,
+            repo_name,
+            "1.0",
             "-v",
             watch_processes=True,
             env={"DOCKERHUB_PASSWORD": standin.HUB_PASSWORD + "x"},
@@ -507,14 +453,7 @@ def test_the_report_holds_the_result_and_timings(stack, cli, repo_name, tmp_path
     digest, _, _ = stack.source_pusher().push_image(repo_name, "1.0", [4096], seed=repo_name)
     report = tmp_path / "promotion.json"
 
-    run = cli(
-        "promote",
-        stack.source(repo_name, "1.0"),
-        "--destination",
-        stack.destination(repo_name, "1.0"),
-        "--report",
-        report,
-    )
+    run = promote(cli, stack, repo_name, "1.0", "--report", report)
 
     assert run.returncode == 0, run.stderr
     content = json.loads(report.read_text())
