@@ -170,7 +170,7 @@ def _add_promote(subparsers):
         action=EnvDefault,
         default="4",
         metavar="N",
-        help="how many images to promote at once when there are several (default 4)",
+        help="how many images to copy at once when there are several (default 4)",
     )
     parser.add_argument(
         "--destination",

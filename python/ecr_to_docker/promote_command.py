@@ -9,6 +9,7 @@ import json
 import os
 import re
 import stat
+import threading
 import time
 import urllib.parse
 
@@ -31,6 +32,11 @@ _MAX_IMAGE_LIST_BYTES = 1024 * 1024
 # Which outcome decides a batch's exit code: an error outranks a refusal, a refusal
 # outranks success; among errors, the least expected ones come first.
 _EXIT_CODE_SEVERITY = (0, 3, 5, 4, 2, 6, 1)
+
+# A batch runs --jobs copies at once, and up to this many times as many images: the others
+# are having their checks made or their tags written, which are a few small requests each,
+# so that a copy slot that frees up is taken at once by an image that is ready to copy.
+IMAGES_IN_FLIGHT_PER_COPY = 2
 
 
 def run(args):
@@ -72,11 +78,12 @@ def _run_batch(requests, report_path, timings, jobs):
 
     # A long batch keeps allocating; let the cycle collector run again (see __main__.run).
     gc.enable()
-    log.info("promoting %d images, %d at a time", len(requests), jobs)
+    log.info("promoting %d images, copying %d at a time", len(requests), jobs)
     image_timings = [Timings() for _ in requests]
 
+    copy_slots = threading.BoundedSemaphore(jobs)
     promotions = [
-        Promotion(request, image_timing, defer_verification=True)
+        Promotion(request, image_timing, defer_verification=True, copy_slots=copy_slots)
         for request, image_timing in zip(requests, image_timings)
     ]
 
@@ -139,7 +146,8 @@ def _promote_all(promotions, step, timings, jobs):
 
     with timings.phase("promote"):
         results = parallel.run_bounded(
-            [lambda i=i: step(i, Promotion.run) for i in range(len(promotions))], jobs
+            [lambda i=i: step(i, Promotion.run) for i in range(len(promotions))],
+            IMAGES_IN_FLIGHT_PER_COPY * jobs,
         )
         # Every tag written, then every tag read back once its own pause is over: the
         # same protection against a racing writer as a single run's, and the pauses of

@@ -14,6 +14,7 @@ whole copy; when it happens, the other writer's image is replaced by ours and th
 verification below still reports what the tag holds.
 """
 
+import contextlib
 import threading
 import time
 from dataclasses import dataclass
@@ -75,9 +76,17 @@ class SourceImage:
 class Promotion:
     """One image's promotion; `result` holds what is known so far, even after a failure."""
 
-    def __init__(self, request: PromotionRequest, timings: Timings, defer_verification=False):
+    def __init__(
+        self,
+        request: PromotionRequest,
+        timings: Timings,
+        defer_verification=False,
+        copy_slots=None,
+    ):
         self.request = request
         self.timings = timings
+        # A batch's semaphore bounding its crane runs (--jobs), not its images.
+        self.copy_slots = copy_slots
         # A batch verifies all its images after one shared pause (see finish), instead
         # of one pause per image.
         self.defer_verification = defer_verification
@@ -109,8 +118,9 @@ class Promotion:
             self.result["status"] = "dry-run"
             return self.result
 
-        _unless_stopping()
-        self._copy(source)
+        with self._copy_slot():
+            _unless_stopping()
+            self._copy(source)
 
         window_started = time.monotonic()
         with self.timings.phase("destination_recheck"):
@@ -146,6 +156,24 @@ class Promotion:
         with self.timings.phase("settle"):
             time.sleep(self.pause_left())
         return self.finish()
+
+    @contextlib.contextmanager
+    def _copy_slot(self):
+        """Hold one of the batch's copy slots while crane runs (no-op for a single run)."""
+        if self.copy_slots is None:
+            yield
+            return
+        with self.timings.phase("copy_queue"):
+            acquired = self.copy_slots.acquire(timeout=max(0.0, self.request.deadline.remaining()))
+        if not acquired:
+            raise RegistryError(
+                f"{self.request.destination} was still waiting for its turn to copy when the "
+                f"run's time budget of {self.request.deadline.seconds:g}s (--timeout) ran out"
+            )
+        try:
+            yield
+        finally:
+            self.copy_slots.release()
 
     def pause_left(self):
         """Seconds until the written tag may be read back; never more than half of what

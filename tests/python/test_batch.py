@@ -136,3 +136,93 @@ def test_a_batch_stopped_midway_says_what_each_image_reached(stack, repo_name, t
         if result["status"] in ("promoted", "tagged"):
             assert published == digests[name]
         assert result["status"] in ("promoted", "tagged", "tagging", "interrupted"), result
+
+
+COUNTING_CRANE = """#!/bin/bash
+# Counts the copies running at once: one marker file per running crane.
+marker="{directory}/running.$$"
+touch "$marker"
+ls "{directory}" | grep -c '^running\\.' > "{directory}/seen.$$"
+sleep 0.3  # long enough for the copies that may overlap to do so
+"{crane}" "$@"
+status=$?
+rm -f "$marker"
+exit $status
+"""
+
+
+def test_jobs_bounds_the_copies_and_the_next_images_are_checked_meanwhile(
+    stack, cli, repo_name, tmp_path
+):
+    import os
+    import shutil
+    import stat
+
+    names = [f"{repo_name}-{index}" for index in range(6)]
+    list_file = tmp_path / "images.txt"
+    with open(list_file, "w") as images:
+        for name in names:
+            stack.source_pusher().push_image(name, "1.0", [4096], seed=name)
+            images.write(f"{stack.source(name, '1.0')} {stack.destination(name, '1.0')}\n")
+    counts = tmp_path / "counts"
+    counts.mkdir()
+    wrapper = tmp_path / "crane"
+    real_crane = os.environ.get("CRANE") or shutil.which("crane")
+    wrapper.write_text(COUNTING_CRANE.format(directory=counts, crane=real_crane))
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
+    report = tmp_path / "report.json"
+
+    run = cli(
+        "promote",
+        "--from-file",
+        list_file,
+        "--jobs",
+        "2",
+        "--report",
+        report,
+        env={"CRANE": str(wrapper)},
+    )
+
+    assert run.returncode == 0, run.stderr
+    seen = [int(path.read_text()) for path in counts.glob("seen.*")]
+    assert len(seen) == len(names)
+    assert max(seen) == 2  # never more than --jobs, and the slots were used
+    images = json.loads(report.read_text())["images"]
+    # Images waited for a copy slot, and had their checks made before their turn came.
+    assert sum(1 for image in images if image["timings"].get("copy_queue", 0) > 0.1) >= 2
+    assert all("destination_check" in image["timings"] for image in images)
+
+
+def test_an_image_still_waiting_for_its_turn_when_the_time_budget_ends_fails(
+    stack, cli, repo_name, tmp_path
+):
+    import stat
+
+    names = [f"{repo_name}-{index}" for index in range(2)]
+    list_file = tmp_path / "images.txt"
+    with open(list_file, "w") as images:
+        for name in names:
+            stack.source_pusher().push_image(name, "1.0", [4096], seed=name)
+            images.write(f"{stack.source(name, '1.0')} {stack.destination(name, '1.0')}\n")
+    slow_crane = tmp_path / "crane"
+    slow_crane.write_text("#!/bin/bash\nsleep 30\n")
+    slow_crane.chmod(slow_crane.stat().st_mode | stat.S_IXUSR)
+
+    run = cli(
+        "promote",
+        "--from-file",
+        list_file,
+        "--jobs",
+        "1",
+        "--timeout",
+        "3",
+        env={"CRANE": str(slow_crane)},
+        timeout=60,
+    )
+
+    assert run.returncode == 5, run.stderr
+    results = json.loads(run.stdout)
+    assert [r["status"] for r in results] == ["failed", "failed"]
+    errors = sorted(r["error"] for r in results)
+    assert any("did not finish within the run's time budget" in e for e in errors), errors
+    assert any("still waiting for its turn to copy" in e for e in errors), errors

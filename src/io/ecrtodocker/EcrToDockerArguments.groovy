@@ -137,7 +137,7 @@ class EcrToDockerArguments implements Serializable {
     @NonCPS
     String summary() {
         String what = batch ?
-            "promoting ${images.size()} images, up to ${jobs} at a time " :
+            "promoting ${images.size()} images, copying up to ${jobs} at a time " :
             "promoting ${source} to ${destinationForMessages()} "
         return what +
             "(ifExists: ${ifExists}, dryRun: ${dryRun}, credentials: '${dockerCredentialsId}'" +

@@ -144,7 +144,7 @@ exec bash "$ECR_TO_DOCKER_LAUNCHER" promote "$ECR_SOURCE_IMAGE" >"$ECR_TO_DOCKER
         runStep(images: [API, WORKER], jobs: 2)
 
         assert promoteEnvironment.ECR_TO_DOCKER_JOBS == '2'
-        assert echoes.any { it.contains('promoting 2 images, up to 2 at a time') }
+        assert echoes.any { it.contains('promoting 2 images, copying up to 2 at a time') }
     }
 
     @Test
