@@ -91,13 +91,26 @@ def private_docker_config(credentials_by_key):
             _active_directories.discard(directory)
 
 
-def copy(crane, source, destination, config_directory, deadline, insecure=False, label=None):
-    """Copy every platform of `source` to `destination` (both pinned by digest)."""
+def copy(
+    crane,
+    source,
+    destination,
+    config_directory,
+    deadline,
+    insecure=False,
+    label=None,
+    go_threads=None,
+):
+    """Copy every platform of `source` to `destination` (both pinned by digest).
+
+    `go_threads`: GOMAXPROCS for crane, unless the caller's environment already sets it."""
     arguments = [crane, "copy", source, destination]
     if insecure:
         arguments.append("--insecure")
     environment = {k: v for k, v in os.environ.items() if k not in _WITHHELD_ENVIRONMENT}
     environment["DOCKER_CONFIG"] = config_directory
+    if go_threads is not None:
+        environment.setdefault("GOMAXPROCS", str(go_threads))
     label = label or destination
 
     started = time.monotonic()

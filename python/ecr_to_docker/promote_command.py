@@ -9,7 +9,6 @@ import json
 import os
 import re
 import stat
-import threading
 import time
 import urllib.parse
 
@@ -74,14 +73,14 @@ def _run_single(request, report_path, timings):
 
 
 def _run_batch(requests, report_path, timings, jobs):
-    from ecr_to_docker.promotion import Promotion, stop_writing
+    from ecr_to_docker.promotion import CopySlots, Promotion, stop_writing
 
     # A long batch keeps allocating; let the cycle collector run again (see __main__.run).
     gc.enable()
     log.info("promoting %d images, copying %d at a time", len(requests), jobs)
     image_timings = [Timings() for _ in requests]
 
-    copy_slots = threading.BoundedSemaphore(jobs)
+    copy_slots = CopySlots(jobs)
     promotions = [
         Promotion(request, image_timing, defer_verification=True, copy_slots=copy_slots)
         for request, image_timing in zip(requests, image_timings)

@@ -143,6 +143,7 @@ COUNTING_CRANE = """#!/bin/bash
 marker="{directory}/running.$$"
 touch "$marker"
 ls "{directory}" | grep -c '^running\\.' > "{directory}/seen.$$"
+printf '%s' "${{GOMAXPROCS-unset}}" > "{directory}/threads.$$"
 sleep 0.3  # long enough for the copies that may overlap to do so
 "{crane}" "$@"
 status=$?
@@ -187,6 +188,8 @@ def test_jobs_bounds_the_copies_and_the_next_images_are_checked_meanwhile(
     seen = [int(path.read_text()) for path in counts.glob("seen.*")]
     assert len(seen) == len(names)
     assert max(seen) == 2  # never more than --jobs, and the slots were used
+    # Copies side by side get one thread of Go code each.
+    assert {path.read_text() for path in counts.glob("threads.*")} == {"1"}
     images = json.loads(report.read_text())["images"]
     # Images waited for a copy slot, and had their checks made before their turn came.
     assert sum(1 for image in images if image["timings"].get("copy_queue", 0) > 0.1) >= 2
