@@ -212,6 +212,7 @@ class Bench:
                 )
         self.results["batch"] = {
             "description": f"{BATCH_SIZE} images of 4 layers of 2 MiB",
+            "size": BATCH_SIZE,
             "repetitions": repetitions,
             "runs": runs,
             "load": [load_before, load_average()],
