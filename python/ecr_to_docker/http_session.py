@@ -6,6 +6,9 @@ and a `Retry-After` longer than the run has left is not waited for: the run fail
 instead of sleeping past its own deadline.
 """
 
+import threading
+import urllib.parse
+
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError, ResponseError
@@ -64,6 +67,30 @@ class LoggedRetry(Retry):
         return retry
 
 
+class _Session(requests.Session):
+    """A session that reads the proxy and CA-bundle settings of the environment once per
+    host. requests reads them again for every request, scanning the whole environment two
+    or three times; on a CI agent with a large environment that costs more than a registry
+    request on loopback. The environment does not change during a run."""
+
+    def __init__(self):
+        super().__init__()
+        self._settings_by_host = {}
+        self._settings_lock = threading.Lock()
+
+    def merge_environment_settings(self, url, proxies, stream, verify, cert):
+        if proxies or stream is not None or verify is not None or cert is not None:
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        key = urllib.parse.urlsplit(url)[:2]  # scheme and host[:port]
+        with self._settings_lock:
+            settings = self._settings_by_host.get(key)
+        if settings is None:
+            settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+            with self._settings_lock:
+                self._settings_by_host[key] = settings
+        return dict(settings, proxies=dict(settings["proxies"]))
+
+
 def build_session(deadline, retries=None, backoff=None):
     if retries is None or backoff is None:
         retries, backoff = retry_settings()
@@ -82,7 +109,7 @@ def build_session(deadline, retries=None, backoff=None):
         raise_on_status=False,
     )
     retry.deadline = deadline
-    session = requests.Session()
+    session = _Session()
     adapter = HTTPAdapter(max_retries=retry)
     session.mount("http://", adapter)
     session.mount("https://", adapter)

@@ -480,3 +480,29 @@ def test_the_default_destination_is_docker_hub_under_the_namespace(stack, cli, r
 
     assert run.result["destination"] == f"docker.io/{standin.HUB_NAMESPACE}/{repo_name}:1.0"
     assert run.returncode == 5
+
+
+def test_a_proxy_is_used_unless_no_proxy_says_otherwise(stack, cli, repo_name):
+    digest, _, _ = stack.source_pusher().push_image(repo_name, "1.0", [4096], seed=repo_name)
+    dead_proxy = {"HTTP_PROXY": "http://127.0.0.1:9", "ECR_TO_DOCKER_RETRIES": "0"}
+
+    bypassed = cli(
+        "promote",
+        stack.source(repo_name, "1.0"),
+        "--destination",
+        stack.destination(repo_name, "1.0"),
+        env=dict(dead_proxy, NO_PROXY="127.0.0.1"),
+    )
+    through_proxy = cli(
+        "promote",
+        stack.source(repo_name, "1.0"),
+        "--destination",
+        stack.destination(f"{repo_name}-b", "1.0"),
+        env=dead_proxy,
+    )
+
+    assert bypassed.returncode == 0, bypassed.stderr
+    assert bypassed.result["destination_digest"] == digest
+    # Every registry request goes to the (dead) proxy: a network failure, never "absent".
+    assert through_proxy.returncode == 5, through_proxy.stderr
+    assert "127.0.0.1:9" in through_proxy.stderr or "proxy" in through_proxy.stderr.lower()
