@@ -118,22 +118,12 @@ def _run_batch(requests, report_path, timings, jobs):
             for promotion, outcome in zip(promotions, outcomes)
         ]
         stopped.result = results
+        counts = _summary(results)
         if report_path:
             exit_code = getattr(stopped, "exit_code", 1)
-            _write_batch_report(report_path, results, image_timings, timings, exit_code)
+            _write_batch_report(report_path, results, image_timings, timings, exit_code, counts)
         raise
-    counts = {name: 0 for name in ("promoted", "identical", "dry-run", "refused", "failed")}
-    for result in results:
-        key = result["status"] if result["status"] in counts else "failed"
-        counts[key] += 1
-    log.info(
-        "summary: %d promoted, %d identical, %d refused, %d failed%s",
-        counts["promoted"],
-        counts["identical"],
-        counts["refused"],
-        counts["failed"],
-        f", {counts['dry-run']} dry runs" if counts["dry-run"] else "",
-    )
+    counts = _summary(results)
     exit_code = max((r["exit_code"] for r in results), key=_severity)
     if report_path:
         _write_batch_report(report_path, results, image_timings, timings, exit_code, counts)
@@ -161,6 +151,29 @@ def _promote_all(promotions, step, timings, jobs):
             for index, result in zip(written, verified):
                 results[index] = result
     return results
+
+
+# How the summary counts each status; a stopped batch's unfinished images are "interrupted".
+_SUMMARY_KEYS = {"tagged": "interrupted", "tagging": "interrupted", "invalid": "failed"}
+
+
+def _summary(results):
+    """Count the outcomes and log the summary line."""
+    counts = dict.fromkeys(("promoted", "identical", "dry-run", "refused", "failed"), 0)
+    counts["interrupted"] = 0
+    for result in results:
+        status = _SUMMARY_KEYS.get(result["status"], result["status"])
+        counts[status if status in counts else "failed"] += 1
+    log.info(
+        "summary: %d promoted, %d identical, %d refused, %d failed%s%s",
+        counts["promoted"],
+        counts["identical"],
+        counts["refused"],
+        counts["failed"],
+        f", {counts['dry-run']} dry runs" if counts["dry-run"] else "",
+        f", {counts['interrupted']} interrupted" if counts["interrupted"] else "",
+    )
+    return counts
 
 
 def _write_batch_report(path, results, image_timings, timings, exit_code, counts=None):
@@ -229,7 +242,10 @@ def build_requests(args, environ=None):
     # the most useful one to see first.
     # Every image is looked at, so that a long list is fixed in one go, not line by line.
     sources, problems = [], []
-    for where, source_text, destination_text in pairs:
+    for where, source_text, destination_text, line_problem in pairs:
+        if line_problem:
+            problems.append(f"{where}{line_problem}")
+            continue
         try:
             source = reference.parse(source_text, what="SOURCE")
             registry = ecr_host.resolve(source.registry, args.ecr_registry_id, args.aws_region)
@@ -303,10 +319,13 @@ def _refuse(problems, shown=10):
 
 
 def _source_destination_pairs(args, environ):
-    """(where, source, destination or None) for each image, `where` prefixing messages."""
-    pairs = [("", source, None) for source in args.sources]
+    """(where, source, destination or None, problem or None) for each image, `where`
+    prefixing messages; `problem` says why a line of an image list cannot be read."""
+    pairs = [("", source, None, None) for source in args.sources]
     if not pairs and not getattr(args, "from_file", None):
-        pairs = [("", source, None) for source in _split(environ.get("ECR_TO_DOCKER_SOURCE", ""))]
+        pairs = [
+            ("", source, None, None) for source in _split(environ.get("ECR_TO_DOCKER_SOURCE", ""))
+        ]
     if getattr(args, "from_file", None):
         pairs += _read_image_list(args.from_file)
     if not pairs:
@@ -342,13 +361,12 @@ def _read_image_list(path):
         if not content:
             continue
         fields = content.split()
+        where = f"line {number} of {path}: "
         if len(fields) > 2:
-            raise InvalidInputError(
-                f"line {number} of {path}: expected 'SOURCE [DEST]', found {len(fields)} fields"
-            )
-        pairs.append(
-            (f"line {number} of {path}: ", fields[0], fields[1] if len(fields) == 2 else None)
-        )
+            problem = f"expected 'SOURCE [DEST]', found {len(fields)} fields"
+            pairs.append((where, None, None, problem))
+            continue
+        pairs.append((where, fields[0], fields[1] if len(fields) == 2 else None, None))
     if not pairs:
         raise InvalidInputError(f"--from-file {path!r} names no image")
     return pairs

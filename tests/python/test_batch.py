@@ -125,8 +125,14 @@ def test_a_batch_stopped_midway_says_what_each_image_reached(stack, repo_name, t
     assert process.returncode == 143, stderr
     results = json.loads(stdout)
     assert [r["source"] for r in results] == [stack.source(name, "1.0") for name in names]
-    reported = json.loads(report.read_text())["images"]
+    content = json.loads(report.read_text())
+    reported = content["images"]
     assert [{k: v for k, v in image.items() if k != "timings"} for image in reported] == results
+    # The summary counts every image, the unfinished ones as interrupted.
+    assert sum(content["summary"].values()) == len(names)
+    unfinished = sum(r["status"] in ("tagged", "tagging", "interrupted") for r in results)
+    assert content["summary"]["interrupted"] == unfinished
+    assert "summary: " in stderr
     for name, result in zip(names, results):
         published = hub_digest(stack, f"{standin.HUB_NAMESPACE}/{name}", "1.0")
         # Every tag that is there is one the result owns up to, and holds the source.

@@ -429,12 +429,14 @@ def test_every_bad_line_of_an_image_list_is_named_at_once(run, tmp_path):
     image_list = tmp_path / "release.txt"
     image_list.write_text(
         f"{ECR}/good:1.0\n{ECR}/Bad:1.0\n{ECR}/no-tag\n{ECR}/fine:2.0  docker.io/Team/x:1\n"
+        f"{ECR}/three:1.0 docker.io/team/three:1.0 extra\n"
     )
 
     result = run("promote", "--from-file", str(image_list))
 
     assert result.code == 2, result.stderr
-    assert "3 images cannot be promoted as given" in result.stderr
-    for line in (2, 3, 4):
+    assert "4 images cannot be promoted as given" in result.stderr
+    assert "found 3 fields" in result.stderr
+    for line in (2, 3, 4, 5):
         assert f"line {line} of {image_list}" in result.stderr
     assert result.connections == 0
