@@ -292,6 +292,17 @@ def _describe(error):
     text = str(error)
     if isinstance(error, requests.Timeout):
         return "timed out"
+    if isinstance(error, requests.exceptions.SSLError):
+        if "WRONG_VERSION_NUMBER" in text or "wrong version number" in text:
+            return (
+                f"{text[:200]} (the registry does not speak TLS here; if it serves plain "
+                "HTTP, name its host in --insecure-registry)"
+            )
+        if "CERTIFICATE_VERIFY_FAILED" in text:
+            return (
+                f"{text[:200]} (its certificate is not trusted: give the CA bundle in "
+                "REQUESTS_CA_BUNDLE, and in SSL_CERT_FILE for crane)"
+            )
     return text[:300]
 
 

@@ -166,3 +166,19 @@ def test_an_aborted_batch_stops_every_copy_and_removes_every_credentials_directo
     assert list(temporary.iterdir()) == []
     for pid in sleepers:
         assert not processes.is_running(pid)
+
+
+def test_a_plain_http_registry_not_named_insecure_fails_with_the_way_out(stack, cli, repo_name):
+    stack.source_pusher().push_image(repo_name, "1.0", [4096], seed=repo_name)
+
+    run = cli(
+        "promote",
+        stack.source(repo_name, "1.0"),
+        "--destination",
+        stack.destination(repo_name, "1.0"),
+        env={"ECR_TO_DOCKER_INSECURE_REGISTRY": stack.ecr.host, "ECR_TO_DOCKER_RETRIES": "0"},
+    )
+
+    assert run.returncode == 5, run.stderr
+    assert "--insecure-registry" in run.stderr
+    assert json.loads(run.stdout)["status"] == "failed"
