@@ -20,6 +20,17 @@ def main():
         digest, _, _ = stack.source_pusher().push_index(
             "edp/sample", "1.0.0", ["linux/amd64", "linux/arm64"], [256 * 1024], seed="sample"
         )
+        # Two more images and a list of all three, to try a batch.
+        for name in ("api", "web"):
+            stack.source_pusher().push_image(f"edp/{name}", "1.0.0", [128 * 1024], seed=name)
+        image_list = os.path.join(stack.home, "release.txt")
+        with open(image_list, "w") as release:
+            release.write("# SOURCE DEST, one image per line\n")
+            for name in ("sample", "api", "web"):
+                release.write(
+                    f"{stack.source(f'edp/{name}', '1.0.0')} "
+                    f"{stack.destination(f'batch-{name}', '1.0.0')}\n"
+                )
         environment = stack.environment()
         print("# The stand-ins are running on 127.0.0.1. In another shell, paste:")
         for name in sorted(environment):
@@ -31,6 +42,13 @@ def main():
         destination = stack.destination("sample", "1.0.0")
         print(f"ecr-to-docker promote {source} --destination {destination}")
         print(f"# ({source} is {digest}; Docker Hub namespace {HUB_NAMESPACE})")
+        print("# or several images at once (each line of the list names its DEST):")
+        print(f"ecr-to-docker promote --from-file {image_list} --jobs 2")
+        print(
+            "# To push images of your own to the ECR stand-in, log crane in to "
+            f"{stack.ecr.host} as AWS with the password {stack.ecr_password} "
+            "(a fixed test value)."
+        )
         print("# Press Ctrl-C here to stop the stand-ins.", flush=True)
         signal.sigwait({signal.SIGINT, signal.SIGTERM})
     finally:
