@@ -82,19 +82,18 @@ def _run_batch(requests, report_path, timings, jobs):
 
     copy_slots = CopySlots(jobs)
     promotions = [
-        Promotion(request, image_timing, defer_verification=True, copy_slots=copy_slots)
+        Promotion(request, image_timing, copy_slots=copy_slots)
         for request, image_timing in zip(requests, image_timings)
     ]
 
     # What each image has reached so far; read if the batch is stopped midway.
     outcomes = [None] * len(promotions)
 
-    def step(index, action):
+    def step(index):
         promotion = promotions[index]
-        if action is Promotion.run:
-            image_timings[index].restart()
+        image_timings[index].restart()
         try:
-            result = action(promotion)
+            result = promotion.run()
             result["exit_code"] = 0
         except Exception as error:  # each image reports its own outcome, whatever it is
             log.error("%s: %s", requests[index].source, logs.redact(error))
@@ -112,9 +111,7 @@ def _run_batch(requests, report_path, timings, jobs):
         # write was under way, so the tag may be there).
         stop_writing()
         results = [
-            outcome
-            if outcome is not None and outcome["status"] != "tagged"
-            else _stopped(promotion, stopped)
+            outcome if outcome is not None else _stopped(promotion, stopped)
             for promotion, outcome in zip(promotions, outcomes)
         ]
         stopped.result = results
@@ -131,26 +128,13 @@ def _run_batch(requests, report_path, timings, jobs):
 
 
 def _promote_all(promotions, step, timings, jobs):
-    from ecr_to_docker.promotion import Promotion
-
+    # Each image is read back right after its own pause, as in a single run, so that an
+    # image finished early is verified long before a slow one can use up --timeout.
     with timings.phase("promote"):
-        results = parallel.run_bounded(
-            [lambda i=i: step(i, Promotion.run) for i in range(len(promotions))],
+        return parallel.run_bounded(
+            [lambda i=i: step(i) for i in range(len(promotions))],
             IMAGES_IN_FLIGHT_PER_COPY * jobs,
         )
-        # Every tag written, then every tag read back once its own pause is over: the
-        # same protection against a racing writer as a single run's, and the pauses of
-        # the images tagged early have passed while the others were being copied.
-        written = [i for i, promotion in enumerate(promotions) if promotion.awaiting_verification]
-        if written:
-            with timings.phase("settle"):
-                time.sleep(max(promotions[i].pause_left() for i in written))
-            verified = parallel.run_bounded(
-                [lambda i=i: step(i, Promotion.finish) for i in written], jobs
-            )
-            for index, result in zip(written, verified):
-                results[index] = result
-    return results
 
 
 # How the summary counts each status; a stopped batch's unfinished images are "interrupted".

@@ -100,21 +100,11 @@ class SourceImage:
 class Promotion:
     """One image's promotion; `result` holds what is known so far, even after a failure."""
 
-    def __init__(
-        self,
-        request: PromotionRequest,
-        timings: Timings,
-        defer_verification=False,
-        copy_slots=None,
-    ):
+    def __init__(self, request: PromotionRequest, timings: Timings, copy_slots=None):
         self.request = request
         self.timings = timings
         # A batch's CopySlots, bounding its crane runs (--jobs), not its images.
         self.copy_slots = copy_slots
-        # A batch verifies all its images after one shared pause (see finish), instead
-        # of one pause per image.
-        self.defer_verification = defer_verification
-        self._awaiting_verification = None
         # When the tag written by this promotion may be read back (see settle_seconds).
         self.verify_due = None
         self.result = {
@@ -168,18 +158,17 @@ class Promotion:
         written_at = time.monotonic()
         self.verify_due = written_at + settle_seconds([written_at - window_started])
         log.info("tagged %s", request.destination)
-        self._awaiting_verification = (destination_client, source)
+        # Written, not yet read back (what a stopped run reports for this image).
+        self.result["status"] = "tagged"
 
-        if self.defer_verification:
-            self.result["status"] = "tagged"
-            return self.result
         # A writer that passed its second check just before our write lands its own write
         # a moment later. Reading the tag back only after a pause lets that write show, so
         # that the run that lost the race says so (exit 6) instead of reporting success
         # for an image that is no longer there.
+        # In a batch the pause holds no copy slot: other images copy meanwhile.
         with self.timings.phase("settle"):
             time.sleep(self.pause_left())
-        return self.finish()
+        return self._finish(destination_client, source)
 
     @contextlib.contextmanager
     def _copy_slot(self):
@@ -205,16 +194,8 @@ class Promotion:
         left = max(0.0, self.verify_due - time.monotonic())
         return min(left, max(0.0, self.request.deadline.remaining() / 2))
 
-    @property
-    def awaiting_verification(self):
-        return self._awaiting_verification is not None
-
-    def finish(self):
-        """Verify a written tag (after the settle pause) and report the promotion."""
-        destination_client, source = self._awaiting_verification or (None, None)
-        if destination_client is None:
-            raise RuntimeError("finish() called on a promotion that wrote no tag")
-        self._awaiting_verification = None
+    def _finish(self, destination_client, source):
+        """Verify the written tag (after the settle pause) and report the promotion."""
         self._verify(destination_client, source)
         self.result["status"] = "promoted"
         log.info(

@@ -235,3 +235,44 @@ def test_an_image_still_waiting_for_its_turn_when_the_time_budget_ends_fails(
     errors = sorted(r["error"] for r in results)
     assert any("did not finish within the run's time budget" in e for e in errors), errors
     assert any("still waiting for its turn to copy" in e for e in errors), errors
+
+
+def test_images_done_early_are_verified_even_when_a_slow_copy_uses_up_the_budget(
+    stack, cli, repo_name, tmp_path
+):
+    import os
+    import shutil
+    import stat
+
+    names = [f"{repo_name}-{index}" for index in range(4)]
+    list_file = tmp_path / "images.txt"
+    digests = {}
+    with open(list_file, "w") as images:
+        for name in names:
+            digests[name], _, _ = stack.source_pusher().push_image(name, "1.0", [4096], seed=name)
+            images.write(f"{stack.source(name, '1.0')} {stack.destination(name, '1.0')}\n")
+    # The last image's copy hangs; the others copy at once.
+    wrapper = tmp_path / "crane"
+    real_crane = os.environ.get("CRANE") or shutil.which("crane")
+    wrapper.write_text(
+        f'#!/bin/bash\ncase "$*" in *{names[-1]}@*) sleep 60;; esac\nexec "{real_crane}" "$@"\n'
+    )
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
+
+    run = cli(
+        "promote",
+        "--from-file",
+        list_file,
+        "--jobs",
+        "2",
+        "--timeout",
+        "6",
+        env={"CRANE": str(wrapper)},
+        timeout=60,
+    )
+
+    assert run.returncode == 5, run.stderr
+    results = json.loads(run.stdout)
+    assert [r["status"] for r in results] == ["promoted"] * 3 + ["failed"]
+    assert [r["destination_digest"] for r in results[:3]] == [digests[n] for n in names[:3]]
+    assert "did not finish within the run's time budget" in results[3]["error"]
