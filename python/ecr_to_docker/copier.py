@@ -20,7 +20,7 @@ import time
 from collections import deque
 from contextlib import contextmanager
 
-from ecr_to_docker import logs
+from ecr_to_docker import logs, parallel
 from ecr_to_docker.errors import CopyRefusedError, InvalidInputError, RegistryError
 
 log = logs.get("copy")
@@ -142,7 +142,7 @@ def copy(
                 )
             # crane's stderr closes when it exits. Waiting on the reader notices that at
             # once, where Popen.wait(timeout) polls with sleeps of up to 50 ms.
-            reader.join(timeout=min(PROGRESS_INTERVAL, budget))
+            parallel.join(reader, timeout=min(PROGRESS_INTERVAL, budget))
             if not reader.is_alive():
                 process.wait()
                 break

@@ -6,6 +6,22 @@ time out before the process could end.
 """
 
 import threading
+import time
+
+# How often a waiting thread wakes up. The kernel may hand SIGTERM or SIGINT to any thread;
+# Python runs the handler in the main thread, and only once that thread runs again. A main
+# thread blocked in a long join would leave the abort waiting until the join returns.
+WAKE_INTERVAL = 0.1
+
+
+def join(thread, timeout=None):
+    """`thread.join(timeout)`, waking every WAKE_INTERVAL so that signals are handled."""
+    ends_at = None if timeout is None else time.monotonic() + timeout
+    while thread.is_alive():
+        wait = WAKE_INTERVAL if ends_at is None else min(WAKE_INTERVAL, ends_at - time.monotonic())
+        if wait <= 0:
+            return
+        thread.join(wait)
 
 
 def run_all(*steps):
@@ -42,9 +58,7 @@ def run_bounded(steps, jobs):
     for thread in threads:
         thread.start()
     for thread in threads:
-        # On POSIX a join in the main thread is interrupted by signals, so an abort is
-        # handled at once.
-        thread.join()
+        join(thread)
     for failure in failures:
         if failure is not None:
             raise failure
@@ -67,7 +81,7 @@ def call_with_deadline(step, seconds, on_timeout):
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    thread.join(timeout=max(0.0, seconds))
+    join(thread, timeout=max(0.0, seconds))
     if thread.is_alive():
         raise on_timeout()
     if "error" in outcome:

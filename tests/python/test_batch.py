@@ -3,6 +3,7 @@ outcome as the exit code."""
 
 import json
 
+import pytest
 from standins import stack as standin
 
 
@@ -276,3 +277,58 @@ def test_images_done_early_are_verified_even_when_a_slow_copy_uses_up_the_budget
     assert [r["status"] for r in results] == ["promoted"] * 3 + ["failed"]
     assert [r["destination_digest"] for r in results[:3]] == [digests[n] for n in names[:3]]
     assert "did not finish within the run's time budget" in results[3]["error"]
+
+
+def test_a_signal_the_kernel_hands_to_a_worker_thread_still_stops_the_batch_at_once(
+    stack, repo_name, tmp_path
+):
+    import ctypes
+    import os
+    import platform
+    import shutil
+    import signal
+    import stat
+    import subprocess
+    import sys
+    import time
+
+    names = [f"{repo_name}-{index}" for index in range(8)]
+    list_file = tmp_path / "images.txt"
+    with open(list_file, "w") as images:
+        for name in names:
+            stack.source_pusher().push_image(name, "1.0", [4096], seed=name)
+            images.write(f"{stack.source(name, '1.0')} {stack.destination(name, '1.0')}\n")
+    wrapper = tmp_path / "crane"
+    real_crane = os.environ.get("CRANE") or shutil.which("crane")
+    wrapper.write_text(f'#!/bin/bash\nsleep 0.5\nexec "{real_crane}" "$@"\n')
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ecr_to_docker", "promote", "--from-file", str(list_file)]
+        + ["--jobs", "1"],
+        env=stack.environment(TMPDIR=str(tmp_path), CRANE=str(wrapper)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(1.5)
+    # tgkill (system call 234 on x86_64): SIGTERM to one thread that is not the main one,
+    # as the kernel may choose to.
+    if platform.machine() != "x86_64":
+        pytest.skip("the tgkill system call number used here is x86_64's")
+    tgkill = ctypes.CDLL(None, use_errno=True).syscall
+    signalled_at = None
+    for _ in range(50):
+        workers = [int(tid) for tid in os.listdir(f"/proc/{process.pid}/task")]
+        workers = [tid for tid in workers if tid != process.pid]
+        if workers and tgkill(234, process.pid, workers[0], signal.SIGTERM) == 0:
+            signalled_at = time.monotonic()
+            break
+        time.sleep(0.02)
+    assert signalled_at is not None, "no worker thread to signal"
+    stdout, stderr = process.communicate(timeout=60)
+    stopped_after = time.monotonic() - signalled_at
+
+    assert process.returncode == 143, stderr
+    assert stopped_after < 1.5, stopped_after
+    statuses = [result["status"] for result in json.loads(stdout)]
+    assert "interrupted" in statuses, statuses
