@@ -155,6 +155,9 @@ def copy(
         with _active_lock:
             _active_processes.discard(process)
 
+    if process.returncode != 0 and _stopping.is_set():
+        # Stopped by stop_all(): crane's own last words are about the signal, not a fault.
+        raise RegistryError(f"copy of {label} stopped: the run is being stopped")
     if process.returncode != 0:
         detail = logs.redact(" | ".join(last_lines))[-800:] or f"exit code {process.returncode}"
         # crane logs harmless refusals along the way: a cross-registry blob mount is
@@ -170,6 +173,11 @@ def copy(
             )
         raise RegistryError(f"copy to {label} failed: {detail}")
     return time.monotonic() - started
+
+
+def stopping():
+    """Whether stop_all() has been called: no copy should start or be retried."""
+    return _stopping.is_set()
 
 
 def stop_all():

@@ -295,7 +295,11 @@ class Promotion:
                 # at the destination are not sent again. A 403 is a verdict on the
                 # credentials, not a hiccup: it is not retried.
                 refused = isinstance(error, CopyRefusedError)
-                if (refused and error.denied) or request.deadline.remaining() <= 1:
+                if (
+                    (refused and error.denied)
+                    or request.deadline.remaining() <= 1
+                    or copier.stopping()
+                ):
                     raise
                 if refused and error.host == request.source.api_host:
                     log.warning(
