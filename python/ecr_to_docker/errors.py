@@ -59,6 +59,16 @@ class SourceNotFoundError(RegistryError):
     """The source image is not in the source registry."""
 
 
+class TagWriteUnconfirmed(RegistryError):
+    """The tag write got no clear answer (429, 5xx, a lost connection): it may or may not
+    have landed. `retry_after` is the registry's Retry-After in seconds, when it sent one."""
+
+    def __init__(self, message, retry_after=None, cause=None):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.cause = cause or "no answer"  # short, for a log line: "HTTP 503"
+
+
 class VerificationError(EcrToDockerError):
     """After the copy, the destination does not hold exactly the source image."""
 

@@ -20,10 +20,14 @@ from ecr_to_docker.deadline import retry_settings
 log = logs.get("http")
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
-# Manifest PUT is idempotent here: the same bytes under the same reference.
-RETRY_METHODS = frozenset({"GET", "HEAD", "PUT"})
+# Reads only. The one write this client makes is the tag, and repeating it blindly would
+# widen the window in which another writer's tag gets replaced from one round trip to the
+# whole backoff (or Retry-After); the promotion repeats it itself, after reading the tag
+# again (promotion.Promotion._write_tag).
+RETRY_METHODS = frozenset({"GET", "HEAD"})
 CONNECT_TIMEOUT = 10
 READ_TIMEOUT = 60
+BACKOFF_MAX = 10
 
 
 class LoggedRetry(Retry):
@@ -100,7 +104,7 @@ def build_session(deadline, retries=None, backoff=None):
         read=retries,
         status=retries,
         backoff_factor=backoff,
-        backoff_max=10,
+        backoff_max=BACKOFF_MAX,
         status_forcelist=RETRY_STATUSES,
         allowed_methods=RETRY_METHODS,
         respect_retry_after_header=True,
@@ -119,6 +123,28 @@ def build_session(deadline, retries=None, backoff=None):
     # environment still apply, as agents behind a proxy need them.
     session.auth = _keep_request_as_is
     return session
+
+
+def backoff_seconds(retry_number, backoff=None):
+    """The wait before retry number `retry_number` (1, 2, ...): the schedule urllib3's
+    Retry follows for the other requests (at once, then doubling from twice `backoff`)."""
+    if backoff is None:
+        backoff = retry_settings()[1]
+    if retry_number <= 1:
+        return 0.0
+    return min(BACKOFF_MAX, backoff * 2 ** (retry_number - 1))
+
+
+def retry_after_seconds(response):
+    """The Retry-After of a response in seconds, None when it has none or it cannot be
+    read (then the backoff applies)."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(Retry().parse_retry_after(value)))
+    except Exception:  # noqa: BLE001 - urllib3 raises its own InvalidHeader, or ValueError
+        return None
 
 
 def timeout_for(deadline, what):

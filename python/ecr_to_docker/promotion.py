@@ -20,13 +20,16 @@ import time
 from dataclasses import dataclass
 
 from ecr_to_docker import copier, ecr_login, logs, parallel
+from ecr_to_docker.deadline import retry_settings
 from ecr_to_docker.errors import (
     CopyRefusedError,
     RegistryError,
     SourceNotFoundError,
     TagExistsError,
+    TagWriteUnconfirmed,
     VerificationError,
 )
+from ecr_to_docker.http_session import backoff_seconds
 from ecr_to_docker.promotion_request import PromotionRequest
 from ecr_to_docker.registry import Credentials, ManifestInfo, RegistryClient, index_children
 from ecr_to_docker.timings import Timings
@@ -124,7 +127,7 @@ class Promotion:
         destination_client, existing = destination_check
 
         if existing is not None:
-            return self._tag_exists(source, existing)
+            return self._tag_exists(source, existing, "before-copy")
         log.info("destination %s is free", request.destination)
 
         if request.dry_run:
@@ -143,18 +146,13 @@ class Promotion:
             )
         if existing is not None:
             # Someone else wrote the tag while we copied.
-            return self._tag_exists(source, existing, after_copy=True)
+            return self._tag_exists(source, existing, "after-copy")
 
         _unless_stopping()
         # Until the answer is in, the tag may or may not have been written.
         self.result["status"] = "tagging"
         with self.timings.phase("tag"):
-            destination_client.put_manifest(
-                request.destination.tag,
-                source.manifest,
-                source.media_type,
-                what=f"writing the tag {request.destination}",
-            )
+            window_started = self._write_tag(destination_client, source, window_started)
         written_at = time.monotonic()
         self.verify_due = written_at + settle_seconds([written_at - window_started])
         log.info("tagged %s", request.destination)
@@ -169,6 +167,53 @@ class Promotion:
         with self.timings.phase("settle"):
             time.sleep(self.pause_left())
         return self._finish(destination_client, source)
+
+    def _write_tag(self, client, source, window_started):
+        """Write the tag; returns when the write window that succeeded began.
+
+        A write whose answer leaves open whether it landed (429, 5xx, a lost connection)
+        is written again only after the backoff and a fresh look at the tag, so that
+        between our last check and our write there is never more than one round trip:
+        the tag holding the source digest means the write (ours or an identical one)
+        landed; any other digest means another writer came first, and the promotion is
+        refused as if the second check had found it."""
+        request = self.request
+        retries, backoff = retry_settings()
+        for retry_number in range(1, retries + 2):
+            try:
+                client.put_manifest(
+                    request.destination.tag,
+                    source.manifest,
+                    source.media_type,
+                    what=f"writing the tag {request.destination}",
+                )
+                return window_started
+            except TagWriteUnconfirmed as unconfirmed:
+                wait = unconfirmed.retry_after
+                if wait is None:
+                    wait = backoff_seconds(retry_number, backoff)
+                if retry_number > retries or wait >= request.deadline.remaining():
+                    raise
+                log.warning(
+                    "the tag write got %s; reading the tag again in %.1fs before writing it "
+                    "again (%d retries left)",
+                    unconfirmed.cause,
+                    wait,
+                    retries - retry_number,
+                )
+                time.sleep(wait)
+            _unless_stopping()
+            window_started = time.monotonic()
+            existing = client.head_manifest(
+                request.destination.tag, what="reading the tag again before writing it again"
+            )
+            if existing is not None and existing.digest == source.digest:
+                log.info("the tag already holds %s: the write had landed", source.digest)
+                return window_started
+            if existing is not None:
+                # Another image: refused (this raises), whatever --if-exists says.
+                self._tag_exists(source, existing, "after-unconfirmed-write")
+        raise AssertionError("unreachable: the last attempt raises or returns")
 
     @contextlib.contextmanager
     def _copy_slot(self):
@@ -261,7 +306,7 @@ class Promotion:
             )
         return client, existing
 
-    def _tag_exists(self, source, existing: ManifestInfo, after_copy=False):
+    def _tag_exists(self, source, existing: ManifestInfo, moment):
         request = self.request
         self.result["destination_digest"] = existing.digest
         if existing.digest == source.digest and request.if_exists == "skip-identical":
@@ -277,7 +322,7 @@ class Promotion:
         raise TagExistsError(
             f"{request.destination} already exists on the destination with digest "
             f"{existing.digest} (the source {request.source} is {source.digest}); a published "
-            f"tag is never overwritten, so {_NOT_WRITTEN[after_copy]}.{hint}",
+            f"tag is never overwritten, so {_NOT_WRITTEN[moment]}.{hint}",
             existing_digest=existing.digest,
         )
 
@@ -375,11 +420,16 @@ class Promotion:
         )
 
 
+# What a refusal leaves behind, by the moment the existing tag was found.
 _NOT_WRITTEN = {
-    False: "nothing was copied",
+    "before-copy": "nothing was copied",
     # The tag appeared while crane copied: the blobs and the manifest are there by
     # digest, untagged, which changes no tag.
-    True: "the tag was not written (the image was copied by digest only, untagged)",
+    "after-copy": "the tag was not written (the image was copied by digest only, untagged)",
+    # Our write got no clear answer and the tag now holds another image: if our write
+    # landed at all, the other writer replaced it.
+    "after-unconfirmed-write": "the tag was not written again (the first write got no clear answer, "
+    "and the tag now holds another image)",
 }
 
 

@@ -17,8 +17,18 @@ import requests
 
 from ecr_to_docker import challenge, logs
 from ecr_to_docker.credentials import Credentials  # noqa: F401 - part of this API
-from ecr_to_docker.errors import AuthenticationError, RegistryError, SourceNotFoundError
-from ecr_to_docker.http_session import build_session, timeout_for
+from ecr_to_docker.errors import (
+    AuthenticationError,
+    RegistryError,
+    SourceNotFoundError,
+    TagWriteUnconfirmed,
+)
+from ecr_to_docker.http_session import (
+    RETRY_STATUSES,
+    build_session,
+    retry_after_seconds,
+    timeout_for,
+)
 
 log = logs.get("registry")
 
@@ -137,10 +147,12 @@ class RegistryClient:
             raise self._failure(response, what)
         try:
             body = response.json()
-            token = body.get("token") or body.get("access_token")
         except ValueError:
-            token = None
-        if not token:
+            body = None
+        token = None
+        if isinstance(body, dict):
+            token = body.get("token") or body.get("access_token")
+        if not token or not isinstance(token, str):
             raise RegistryError(f"{what} answered without a token")
         logs.register_secret(token)
         self._check_granted_access(token, scope)
@@ -179,7 +191,13 @@ class RegistryClient:
                     f"{what}: {self.host} answered 404 with a web page, not as a registry "
                     "does; refusing to treat the tag as absent"
                 )
-            return None
+            if _answered_by_a_registry(response) or self._unknown_by_error_code(reference, what):
+                return None
+            raise RegistryError(
+                f"{what}: {self.host} answered 404 without the marks of a registry's answer "
+                "(no Docker-Distribution-API-Version header, no MANIFEST_UNKNOWN error), as a "
+                "proxy or a default web backend does; refusing to treat the tag as absent"
+            )
         if response.status_code != 200:
             raise self._failure(response, what)
         digest = response.headers.get("Docker-Content-Digest")
@@ -192,11 +210,25 @@ class RegistryClient:
             raise RegistryError(
                 f"{what}: {self.host} answered with a malformed digest {digest[:100]!r}"
             )
-        size = response.headers.get("Content-Length")
+        size = response.headers.get("Content-Length", "")
         return ManifestInfo(
             digest=digest,
             media_type=response.headers.get("Content-Type", "").split(";")[0].strip(),
-            size=int(size) if size and size.isdigit() else None,
+            # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+            size=int(size) if re.fullmatch(r"[0-9]{1,12}", size) else None,
+        )
+
+    def _unknown_by_error_code(self, reference, what):
+        """Whether a GET of the manifest is a registry's 404 naming the manifest or the
+        repository unknown: its body says what a HEAD's cannot."""
+        response = self._send(
+            "GET",
+            f"/v2/{self.repository}/manifests/{reference}",
+            what=what,
+            headers={"Accept": _ACCEPT},
+        )
+        return response.status_code == 404 and bool(
+            _error_codes(response) & {"MANIFEST_UNKNOWN", "NAME_UNKNOWN"}
         )
 
     def get_manifest(self, digest, what):
@@ -222,13 +254,25 @@ class RegistryClient:
         return body, response.headers.get("Content-Type", "").split(";")[0].strip()
 
     def put_manifest(self, reference, body, media_type, what):
-        response = self._send(
-            "PUT",
-            f"/v2/{self.repository}/manifests/{reference}",
-            what=what,
-            headers={"Content-Type": media_type},
-            data=body,
-        )
+        """PUT the manifest under `reference`, once. An answer that leaves open whether it
+        was written (429, 5xx, none at all) raises TagWriteUnconfirmed: the caller reads
+        the tag before deciding to write again."""
+        try:
+            response = self._send(
+                "PUT",
+                f"/v2/{self.repository}/manifests/{reference}",
+                what=what,
+                headers={"Content-Type": media_type},
+                data=body,
+            )
+        except RegistryError as error:
+            raise TagWriteUnconfirmed(str(error)) from None
+        if response.status_code in RETRY_STATUSES:
+            raise TagWriteUnconfirmed(
+                str(self._failure(response, what)),
+                retry_after=retry_after_seconds(response),
+                cause=f"HTTP {response.status_code}",
+            )
         if response.status_code not in (200, 201):
             raise self._failure(response, what)
         return response.headers.get("Docker-Content-Digest")
@@ -287,6 +331,21 @@ def _looks_like_a_web_page(response):
     return content_type in ("text/html", "application/xhtml+xml")
 
 
+def _answered_by_a_registry(response):
+    # The distribution API's own header, sent with every answer by the reference registry,
+    # Docker Hub, ECR and the other registries this tool is meant for.
+    return "Docker-Distribution-API-Version" in response.headers
+
+
+def _error_codes(response):
+    """The `code`s of a registry error body, empty when there is none to read."""
+    try:
+        body = json.loads(response.content[:_MAX_ERROR_BODY])
+        return {str(error.get("code", "")) for error in body.get("errors") or []}
+    except (ValueError, AttributeError, TypeError):
+        return set()
+
+
 def _describe(error):
     # requests wraps urllib3's errors several levels deep; the innermost says what happened.
     text = str(error)
@@ -339,7 +398,10 @@ def _jwt_granted_actions(token, repository):
             and entry.get("type") == "repository"
             and entry.get("name") == repository
         ):
-            granted.update(entry.get("actions") or [])
+            actions = entry.get("actions") or []
+            if not isinstance(actions, list):
+                return None  # grants we cannot read: the registry itself will tell
+            granted.update(action for action in actions if isinstance(action, str))
     return granted
 
 

@@ -34,12 +34,28 @@ class OddRegistry:
             def do_GET(self):
                 if self.path == "/v2/":
                     return self._answer(200, {"Docker-Distribution-API-Version": "registry/2.0"})
-                self._answer(404)
+                registry.manifest_requests.append(f"GET {self.path}")
+                if _behaviour(self.path) == "unmarked404-json-body":
+                    # A registry that marks its answer only in the body.
+                    body = b'{"errors":[{"code":"MANIFEST_UNKNOWN","message":"unknown"}]}'
+                    return self._answer(404, {"Content-Type": "application/json"}, body)
+                self._answer(404, {"Content-Type": "text/plain"}, b"404 page not found\n")
 
             def do_HEAD(self):
                 registry.manifest_requests.append(self.path)
-                behaviour = self.path.split("/")[3] if self.path.count("/") > 3 else ""
-                if behaviour == "html404":
+                behaviour = _behaviour(self.path)
+                if behaviour == "plain404":
+                    # What Go servers and ingress default backends answer.
+                    self._answer(404, {"Content-Type": "text/plain"}, b"404 page not found\n")
+                elif behaviour == "bare404":
+                    self._answer(404)
+                elif behaviour == "unmarked404-json-body":
+                    self._answer(404, {"Content-Type": "application/json"})
+                elif behaviour == "odd-length":
+                    # Present, with a length in digits that are not ASCII digits.
+                    digest = "sha256:" + "ab" * 32
+                    self._answer(200, {"Docker-Content-Digest": digest, "Content-Length": "²"})
+                elif behaviour == "html404":
                     self._answer(404, {"Content-Type": "text/html"}, b"<html>Not Found</html>")
                 elif behaviour == "nodigest":
                     self._answer(200, {"Content-Type": "application/json"})
@@ -53,9 +69,10 @@ class OddRegistry:
 
             def _answer(self, status, headers=None, body=b""):
                 self.send_response(status)
-                for name, value in (headers or {}).items():
+                headers = dict(headers or {})
+                headers.setdefault("Content-Length", str(len(body)))
+                for name, value in headers.items():
                     self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(body)
@@ -64,6 +81,10 @@ class OddRegistry:
                 pass
 
         return Handler
+
+
+def _behaviour(path):
+    return path.split("/")[3] if path.count("/") > 3 else ""
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +98,8 @@ def odd_registry():
     "behaviour, message",
     [
         ("html404", "answered 404 with a web page"),
+        ("plain404", "answered 404 without the marks of a registry's answer"),
+        ("bare404", "answered 404 without the marks of a registry's answer"),
         ("nodigest", "without a Docker-Content-Digest header"),
         ("baddigest", "malformed digest"),
     ],
@@ -99,6 +122,47 @@ def test_an_unclear_answer_about_the_destination_tag_stops_before_the_copy(
     assert message in run.stderr
     assert "copying" not in run.stderr
     assert json.loads(run.stdout)["status"] == "failed"
+
+
+def test_an_existing_tag_with_an_odd_content_length_is_still_refused_with_3(
+    stack, cli, repo_name, odd_registry
+):
+    stack.source_pusher().push_image(repo_name, "1.0", [4096], seed=repo_name)
+
+    run = cli(
+        "promote",
+        stack.source(repo_name, "1.0"),
+        "--destination",
+        f"{odd_registry.host}/ns/odd-length:1.0",
+        env={"ECR_TO_DOCKER_INSECURE_REGISTRY": f"{stack.ecr.host},{odd_registry.host}"},
+    )
+
+    assert run.returncode == 3, run.stderr
+    assert "already exists" in run.stderr
+
+
+def test_a_404_whose_body_names_the_manifest_unknown_counts_as_absent(
+    stack, cli, repo_name, odd_registry
+):
+    # No Docker-Distribution-API-Version header on the HEAD, but the registry's error code
+    # in the body of a GET: a registry's answer, so the tag is free and the copy starts
+    # (and then fails: this stand-in takes no uploads).
+    stack.source_pusher().push_image(repo_name, "1.0", [4096], seed=repo_name)
+
+    run = cli(
+        "promote",
+        stack.source(repo_name, "1.0"),
+        "--destination",
+        f"{odd_registry.host}/ns/unmarked404-json-body:1.0",
+        env={
+            "ECR_TO_DOCKER_INSECURE_REGISTRY": f"{stack.ecr.host},{odd_registry.host}",
+            "ECR_TO_DOCKER_RETRIES": "0",
+        },
+    )
+
+    assert "is free" in run.stderr
+    assert "copying" in run.stderr
+    assert run.returncode == 5
 
 
 def test_the_timeout_bounds_the_run_against_a_registry_that_never_answers(
@@ -182,3 +246,80 @@ def test_a_plain_http_registry_not_named_insecure_fails_with_the_way_out(stack, 
     assert run.returncode == 5, run.stderr
     assert "--insecure-registry" in run.stderr
     assert json.loads(run.stdout)["status"] == "failed"
+
+
+class GarbageTokenService:
+    """A token-auth registry whose token service answers nonsense, chosen by repository:
+    the scope's repository name picks the body."""
+
+    BODIES = {
+        "a-list": b'["a"]',
+        "a-number": b'{"token": 12345}',
+        "a-boolean": b'{"token": true}',
+        "a-list-token": b'{"token": ["abc"]}',
+        "null": b"null",
+    }
+
+    def __init__(self):
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.host = f"127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _handler(self):
+        service = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                if self.path == "/v2/":
+                    challenge = f'Bearer realm="http://{service.host}/token",service="odd"'
+                    return self._answer(401, {"WWW-Authenticate": challenge})
+                if self.path.startswith("/token"):
+                    name = self.path.split("repository%3Ans%2F", 1)[-1].split("%3A", 1)[0]
+                    body = GarbageTokenService.BODIES.get(name, b"{}")
+                    return self._answer(200, {"Content-Type": "application/json"}, body)
+                self._answer(404)
+
+            def _answer(self, status, headers=None, body=b""):
+                self.send_response(status)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        return Handler
+
+
+@pytest.fixture(scope="module")
+def garbage_tokens():
+    service = GarbageTokenService()
+    yield service
+    service.stop()
+
+
+@pytest.mark.parametrize("body", sorted(GarbageTokenService.BODIES))
+def test_a_token_service_answering_nonsense_is_a_registry_failure_not_a_crash(
+    stack, cli, repo_name, garbage_tokens, body
+):
+    stack.source_pusher().push_image(repo_name, "1.0", [4096], seed=repo_name)
+
+    run = cli(
+        "promote",
+        stack.source(repo_name, "1.0"),
+        "--destination",
+        f"{garbage_tokens.host}/ns/{body}:1.0",
+        env={"ECR_TO_DOCKER_INSECURE_REGISTRY": f"{stack.ecr.host},{garbage_tokens.host}"},
+    )
+
+    assert run.returncode == 5, run.stderr
+    assert "answered without a token" in run.stderr
+    assert "unexpected error" not in run.stderr
+    assert "copying" not in run.stderr

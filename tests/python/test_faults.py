@@ -281,6 +281,10 @@ class Cell:
             # The reset cuts the answer, not the request: the manifest is stored, and the
             # promotion's second run of crane finds it there and finishes.
             return 0
+        if self.persistent and fault.connection == "reset" and phase.name == "tagging":
+            # The same for the tag: it was written, and the read before writing it again
+            # finds our digest there, so the write is not repeated.
+            return 0
         if self.persistent:
             return 5
         if fault.connection == "stall" and phase.crane:
@@ -566,7 +570,7 @@ def _faults_section(outcomes, seconds):
         "file, or the command line of the tool or of crane.",
         "",
         "Reading the table: a failure exit does not always mean nothing was published. When",
-        "the fault hits the tagging answer (reset, stall) or the verification, the tag may hold",
+        "a stall outlasts the tagging answer or the fault hits the verification, the tag may hold",
         "the source digest although the run ended in 5 or 4; a rerun then needs",
         "`--if-exists skip-identical`, since the default refuses an existing tag with 3.",
         "",
