@@ -12,22 +12,30 @@ import sys
 
 LOGGER_NAME = "ecr_to_docker"
 HIDDEN = "<hidden>"
-MIN_SECRET_LENGTH = 4
+# Shorter values cannot be told apart from the words, versions and digests our own output
+# is made of: hiding "1.0.0" or "sha256" would garble every line that holds them, and
+# would point at the password while doing so. Registry tokens, AWS keys and Docker Hub
+# passwords are all longer.
+MIN_SECRET_LENGTH = 8
 
 _secrets = set()
 
 
 def register_secret(value, username=None):
-    """Remember a secret so that it is never printed; also its Basic-auth encodings."""
-    # Values this short cannot be told apart from ordinary words in a message, and no
-    # registry accepts them as a password or token anyway.
-    if not value or len(value) < MIN_SECRET_LENGTH:
+    """Remember a secret so that it is never printed; also its Basic-auth encodings, which
+    are hidden whatever the length of the secret itself (see MIN_SECRET_LENGTH)."""
+    if not value:
         return
-    _secrets.add(value)
+    if len(value) >= MIN_SECRET_LENGTH:
+        _secrets.add(value)
     if username is not None:
         pair = f"{username}:{value}".encode()
         _secrets.add(base64.b64encode(pair).decode())
         _secrets.add(base64.urlsafe_b64encode(pair).decode())
+
+
+def too_short_to_hide(value):
+    return 0 < len(value) < MIN_SECRET_LENGTH
 
 
 def redact(text):
@@ -40,11 +48,12 @@ def redact(text):
 
 
 def redact_values(value):
-    """A copy of a JSON-like value with every string redacted (keys and values)."""
+    """A copy of a JSON-like value with every string value redacted. Keys are the tool's
+    own field names, never secrets, and stay as they are for the programs that read them."""
     if isinstance(value, str):
         return redact(value)
     if isinstance(value, dict):
-        return {redact_values(key): redact_values(item) for key, item in value.items()}
+        return {key: redact_values(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [redact_values(item) for item in value]
     return value

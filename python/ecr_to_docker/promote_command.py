@@ -85,7 +85,9 @@ def _run_batch(requests, report_path, timings, jobs):
 
     # A long batch keeps allocating; let the cycle collector run again (see __main__.run).
     gc.enable()
-    log.info("promoting %d images, copying %d at a time", len(requests), jobs)
+    log.info(
+        "promoting %d images, copying up to %d at a time", len(requests), min(jobs, len(requests))
+    )
     image_timings = [Timings() for _ in requests]
 
     copy_slots = CopySlots(jobs)
@@ -162,10 +164,14 @@ def _summary(results):
         counts["identical"],
         counts["refused"],
         counts["failed"],
-        f", {counts['dry-run']} dry runs" if counts["dry-run"] else "",
+        f", {_plural(counts['dry-run'], 'dry run')}" if counts["dry-run"] else "",
         f", {counts['interrupted']} interrupted" if counts["interrupted"] else "",
     )
     return counts
+
+
+def _plural(count, noun):
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _write_batch_report(path, results, image_timings, timings, exit_code, counts=None):
@@ -249,6 +255,10 @@ def build_requests(args, environ=None, login_worker=None):
             own_destination = (
                 _destination(destination_text, source, environ) if destination_text else None
             )
+            if not source.tag and not destination_text and (batch or not args.destination):
+                # Known now, without the environment: said with the other lines' problems.
+                hint = "list" if where else "batch" if batch else "single"
+                raise InvalidInputError(_DIGEST_ONLY_HINT[hint])
         except InvalidInputError as error:
             problems.append(f"{where}{error}")
             continue
@@ -272,13 +282,20 @@ def build_requests(args, environ=None, login_worker=None):
         except InvalidInputError as error:
             problems.append(f"{where}{error}")
             continue
-        if str(destination) in destinations:
+        # The same tag however its registry is spelt (a default port, an alias): two
+        # images of one batch racing for one tag would replace each other's.
+        key = (
+            reference.same_registry_key(destination.registry),
+            destination.repository,
+            destination.tag,
+        )
+        if key in destinations:
             problems.append(
                 f"{where}{destination} is also the destination of "
-                f"{destinations[str(destination)]}: each destination tag can be published once"
+                f"{destinations[key]}: each destination tag can be published once"
             )
             continue
-        destinations[str(destination)] = source_text
+        destinations[key] = source_text
         requests.append(
             PromotionRequest(
                 source=source,
@@ -303,6 +320,17 @@ def build_requests(args, environ=None, login_worker=None):
         # bad input too, found before any network call.
         ecr_login.check_configuration()
     return requests, report_path, batch
+
+
+# What a source given by digest alone needs: a tag to publish under, given where it can be.
+_DIGEST_ONLY_HINT = {
+    "single": "the SOURCE is given by digest only: give --destination with the tag to "
+    "publish under",
+    "list": "the SOURCE is given by digest only: add a DEST with the tag to publish under "
+    "after it on this line",
+    "batch": "the SOURCE is given by digest only: in a batch, list it in --from-file with a "
+    "DEST with the tag to publish under",
+}
 
 
 def _refuse(problems, shown=10):
@@ -405,6 +433,13 @@ def _destination_credentials(environ):
         password = password.rstrip("\r\n")
     if ":" in username:
         raise InvalidInputError(f"{USERNAME_VARIABLE} must not contain ':'")
+    if logs.too_short_to_hide(password):
+        log.warning(
+            "%s is shorter than %d characters: values this short are not hidden in logs "
+            "(they cannot be told apart from ordinary words); use a Docker Hub access token",
+            PASSWORD_VARIABLE,
+            logs.MIN_SECRET_LENGTH,
+        )
     return Credentials(username, password)
 
 
@@ -437,9 +472,7 @@ def _destination(text, source, environ):
         )
     reference.validate_path_component(namespace, what=NAMESPACE_VARIABLE)
     if not source.tag:
-        raise InvalidInputError(
-            "the SOURCE is given by digest only: give --destination with the tag to publish under"
-        )
+        raise InvalidInputError(_DIGEST_ONLY_HINT["single"])
     image_name = source.repository.rsplit("/", 1)[-1]
     return reference.parse(f"docker.io/{namespace}/{image_name}:{source.tag}", what="destination")
 

@@ -135,6 +135,21 @@ def parse(text, what="image reference", require_tag_or_digest=True):
     return ImageReference(registry=registry, repository=repository, tag=tag, digest=digest)
 
 
+def same_registry_key(registry):
+    """A key under which every spelling of one registry compares equal, for telling that
+    two destinations are the same tag: the default ports dropped (:443 for HTTPS, and :80
+    too, since a plain-HTTP registry's default is that), Docker Hub's aliases merged.
+
+    Conservative by design: a registry that serves HTTPS on port 80 is taken to be the
+    same as the one on 443, which can only make a batch refuse a pair of lines it could
+    have promoted, never promote two images to one tag."""
+    host = registry.lower()
+    for default_port in (":443", ":80"):
+        if host.endswith(default_port):
+            host = host[: -len(default_port)]
+    return DOCKER_HUB if host in _DOCKER_HUB_ALIASES else host
+
+
 def is_host(text):
     """Whether `text` is a valid host[:port], with the port in range."""
     if not _HOST.fullmatch(text):

@@ -440,3 +440,48 @@ def test_every_bad_line_of_an_image_list_is_named_at_once(run, tmp_path):
     for line in (2, 3, 4, 5):
         assert f"line {line} of {image_list}" in result.stderr
     assert result.connections == 0
+
+
+@pytest.mark.parametrize(
+    "first, second",
+    [
+        ("docker.io/team/app:1", "index.docker.io/team/app:1"),
+        ("docker.io/team/app:1", "registry-1.docker.io/team/app:1"),
+        ("registry.example.com/team/app:1", "registry.example.com:443/team/app:1"),
+        ("Registry.Example.com/team/app:1", "registry.example.com/team/app:1"),
+    ],
+    ids=["index-alias", "registry-1-alias", "default-port", "host-case"],
+)
+def test_one_tag_spelt_two_ways_in_one_list_is_refused(run, tmp_path, first, second):
+    image_list = tmp_path / "release.txt"
+    image_list.write_text(f"{ECR}/a:1 {first}\n{ECR}/b:1 {second}\n")
+
+    result = run("promote", "--from-file", str(image_list))
+
+    assert result.code == 2, result.stderr
+    assert "each destination tag can be published once" in result.stderr
+    assert "line 2" in result.stderr
+    assert result.connections == 0
+
+
+def test_a_digest_only_line_without_dest_says_to_add_one_with_the_other_bad_lines(
+    run, tmp_path
+):
+    image_list = tmp_path / "release.txt"
+    image_list.write_text(f"{ECR}/app@sha256:{'a' * 64}\n{ECR}/Bad:1\n")
+
+    result = run("promote", "--from-file", str(image_list))
+
+    assert result.code == 2, result.stderr
+    assert "add a DEST with the tag to publish under after it on this line" in result.stderr
+    assert "2 images cannot be promoted as given" in result.stderr
+    assert result.connections == 0
+
+
+def test_a_digest_only_source_among_several_says_to_list_it_with_a_dest(run):
+    result = run("promote", f"{ECR}/a:1", f"{ECR}/app@sha256:{'a' * 64}")
+
+    assert result.code == 2, result.stderr
+    assert "list it in --from-file with a DEST" in result.stderr
+    assert result.connections == 0
+

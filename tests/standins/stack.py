@@ -27,8 +27,11 @@ OTHER_NAMESPACE = "someone-else"
 
 
 class StandInStack:
-    def __init__(self):
+    def __init__(self, more_hub_users=None):
+        """`more_hub_users`: {user: password} of further Docker Hub users who may push
+        into HUB_NAMESPACE, as its owner may."""
         self.ecr_password = f"{ECR_ACCOUNT}-auth-token"  # what moto's ECR token carries
+        self.more_hub_users = dict(more_hub_users or {})
         self.moto = None
         self.ecr = None
         self.token_server = None
@@ -45,8 +48,11 @@ class StandInStack:
                 "ecr", htpasswd_users={"AWS": self.ecr_password}
             ).start()
             self.token_server = TokenServer(
-                users={HUB_USER: HUB_PASSWORD, OTHER_USER: OTHER_PASSWORD},
-                namespaces={HUB_NAMESPACE: {HUB_USER}, OTHER_NAMESPACE: {OTHER_USER}},
+                users={HUB_USER: HUB_PASSWORD, OTHER_USER: OTHER_PASSWORD, **self.more_hub_users},
+                namespaces={
+                    HUB_NAMESPACE: {HUB_USER, *self.more_hub_users},
+                    OTHER_NAMESPACE: {OTHER_USER},
+                },
             ).start()
             self.hub = DistributionRegistry("hub", token_auth=self._hub_token_auth()).start()
         except BaseException:
