@@ -46,8 +46,6 @@ def main(argv=None):
             file=sys.stderr,
         )
         return interrupted.exit_code
-    finally:
-        _stop_login_worker()
 
 
 def _main(argv):
@@ -58,12 +56,6 @@ def _main(argv):
     if not args.command:
         parser.print_help(sys.stderr)
         return 2
-    if args.command == "promote":
-        from ecr_to_docker import ecr_login_worker
-
-        # As early as possible: the AWS SDK loads on another core while the input is
-        # checked. The worker sends nothing before the input has passed every check.
-        login_worker = ecr_login_worker.start()
 
     logs.setup(verbose=args.verbose)
     log = logs.get("main")
@@ -72,7 +64,7 @@ def _main(argv):
         if args.command == "promote":
             from ecr_to_docker import promote_command
 
-            result, exit_code = promote_command.run(args, login_worker)
+            result, exit_code = promote_command.run(args)
         else:
             from ecr_to_docker import jenkins_credentials
 
@@ -116,12 +108,6 @@ def _print_json(value):
     # as "false" must not turn the JSON itself into something else.
     sys.stdout.write(json.dumps(logs.redact_values(value), indent=2) + "\n")
     sys.stdout.flush()
-
-
-def _stop_login_worker():
-    worker = sys.modules.get("ecr_to_docker.ecr_login_worker")
-    if worker is not None:
-        worker.stop()
 
 
 def _stop_children():

@@ -38,37 +38,13 @@ class EcrLogin:
     proxy_endpoint: str
 
 
-@dataclass(frozen=True)
-class EcrToken:
-    """What GetAuthorizationToken answered, not yet decoded or registered as a secret:
-    the form in which the login worker (ecr_login_worker) hands it over."""
-
-    authorization_token: str
-    proxy_endpoint: str
-
-
 def login(registry, deadline) -> EcrLogin:
-    """Log in to the registry's ECR account in this process."""
-    return accept(registry, request_token(registry, deadline))
-
-
-def preload():
-    """Import the AWS SDK's modules that a login needs (a tenth of a second of CPU)."""
-    import botocore.config  # noqa: F401
-    import botocore.session  # noqa: F401
-
-
-def request_token(registry, deadline) -> EcrToken:
-    """GetAuthorizationToken for the registry's account, through the AWS SDK.
-
-    Logs nothing and registers no secret: it also runs in the login worker, whose answer
-    the main process accepts (see `accept`)."""
     # botocore is imported here, not at the top: it takes a tenth of a second to load,
     # and --help or invalid input should not pay for it.
     import botocore.config
     from botocore import exceptions as sdk_errors
 
-    what = _what(registry)
+    what = f"ECR login to account {registry.account} in {registry.region}"
     timeout = deadline.bound(30, what)
     config = botocore.config.Config(
         region_name=registry.region,
@@ -138,14 +114,7 @@ def request_token(registry, deadline) -> EcrToken:
     data = response.get("authorizationData") or []
     if not data or not data[0].get("authorizationToken"):
         raise RegistryError(f"{what}: the answer held no authorization token")
-    return EcrToken(data[0]["authorizationToken"], data[0].get("proxyEndpoint", ""))
-
-
-def accept(registry, answer: EcrToken) -> EcrLogin:
-    """Decode the token into the registry's username and password, hidden from every log
-    line and message from now on."""
-    what = _what(registry)
-    token = answer.authorization_token
+    token = data[0]["authorizationToken"]
     logs.register_secret(token)
     try:
         decoded = base64.b64decode(token).decode()
@@ -159,12 +128,8 @@ def accept(registry, answer: EcrToken) -> EcrLogin:
         raise RegistryError(f"{what}: the authorization token is not of the form user:password")
     logs.register_secret(password, username=username)
     log.info("logged in to ECR (account %s, region %s)", registry.account, registry.region)
-    log.debug("the ECR token is for %s", answer.proxy_endpoint or "an unnamed endpoint")
-    return EcrLogin(Credentials(username, password), answer.proxy_endpoint)
-
-
-def _what(registry):
-    return f"ECR login to account {registry.account} in {registry.region}"
+    log.debug("the ECR token is for %s", data[0].get("proxyEndpoint", "an unnamed endpoint"))
+    return EcrLogin(Credentials(username, password), data[0].get("proxyEndpoint", ""))
 
 
 def check_configuration():
@@ -219,14 +184,12 @@ class LoginCache:
 
     The first image of a registry logs in while the others wait for it; a failed login is
     remembered too, so twenty images of one misconfigured account make one failed call,
-    not twenty. With a `worker` (ecr_login_worker), the first login of each registry is
-    the one the worker started; a refresh is always made in this process.
+    not twenty.
     """
 
-    def __init__(self, worker=None):
+    def __init__(self):
         self._lock = threading.Lock()
         self._entries = {}
-        self.worker = worker
 
     def login(self, registry, deadline) -> EcrLogin:
         with self._lock:
@@ -234,17 +197,12 @@ class LoginCache:
         with entry.lock:
             if entry.login is None and entry.error is None:
                 try:
-                    entry.login = self._first_login(registry, deadline)
+                    entry.login = login(registry, deadline)
                 except (AuthenticationError, RegistryError) as error:
                     entry.error = error
             if entry.error is not None:
                 raise type(entry.error)(str(entry.error))
             return entry.login
-
-    def _first_login(self, registry, deadline):
-        if self.worker is not None and self.worker.logs_in_to(registry):
-            return accept(registry, self.worker.token(registry, deadline))
-        return login(registry, deadline)
 
     def refresh(self, registry, deadline, stale) -> EcrLogin:
         """A new login, unless another image of the batch has already replaced `stale`."""

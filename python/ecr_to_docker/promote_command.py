@@ -38,20 +38,12 @@ _EXIT_CODE_SEVERITY = (0, 3, 5, 4, 2, 6, 1)
 IMAGES_IN_FLIGHT_PER_COPY = 2
 
 
-def run(args, login_worker=None):
-    """`login_worker`: an ecr_login_worker.LoginWorker to log in to ECR, or None to log in
-    in this process."""
+def run(args):
     timings = Timings()
     with timings.phase("validate"):
-        requests, report_path, batch = build_requests(args, login_worker=login_worker)
-    with timings.phase("load"):
-        # The promotion and its HTTP client are imported only now: input that is refused
-        # does not wait for them to load. Meanwhile the worker reads the AWS configuration,
-        # whose verdict comes before any network call of this process.
-        from ecr_to_docker import promotion  # noqa: F401
-
-        if login_worker is not None:
-            login_worker.check_configuration(requests[0].deadline)
+        requests, report_path, batch = build_requests(args)
+    # The promotion and its HTTP client are imported only below: input that is refused
+    # does not wait for them to load.
     if not batch:
         return _run_single(requests[0], report_path, timings)
     return _run_batch(requests, report_path, timings, _jobs(args.jobs))
@@ -221,13 +213,10 @@ def build_request(args, environ=None):
     return requests[0], report_path
 
 
-def build_requests(args, environ=None, login_worker=None):
+def build_requests(args, environ=None):
     """Validated PromotionRequests, the report path, and whether this is a batch (whose
     output is a list). Raises InvalidInputError, before any network call, on the first
-    problem in any of the images.
-
-    With a `login_worker`, the AWS configuration files are checked by the worker, which
-    is sent the registries to log in to once everything else has been checked."""
+    problem in any of the images."""
     environ = os.environ if environ is None else environ
     pairs = _source_destination_pairs(args, environ)
     batch = len(pairs) > 1 or bool(getattr(args, "from_file", None))
@@ -273,7 +262,7 @@ def build_requests(args, environ=None, login_worker=None):
     crane = copier.find_crane()
     retry_settings()  # refuse a malformed tuning variable now, not mid-run
     deadline = Deadline(timeout)
-    logins = ecr_login.LoginCache(login_worker)
+    logins = ecr_login.LoginCache()
 
     requests, destinations = [], {}
     for where, source_text, source, registry, destination in sources:
@@ -313,12 +302,9 @@ def build_requests(args, environ=None, login_worker=None):
 
     _refuse(problems)
     logs.register_secret(credentials.password, username=credentials.username)
-    if login_worker is not None:
-        login_worker.send([request.ecr for request in requests], deadline)
-    else:
-        # Last, as it loads the AWS SDK: an AWS profile or config file that cannot work is
-        # bad input too, found before any network call.
-        ecr_login.check_configuration()
+    # Last, as it loads the AWS SDK: an AWS profile or config file that cannot work is
+    # bad input too, found before any network call.
+    ecr_login.check_configuration()
     return requests, report_path, batch
 
 

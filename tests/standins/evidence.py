@@ -55,7 +55,6 @@ class ObservedRun:
     seconds: float
     command_lines: set
     crane_pids: set
-    child_pids: set  # every process the run started itself: crane, the ECR login worker
     leftovers: list  # every path the run's private TMPDIR held after it ended
     report: str  # the --report file's text, "" when none was written
 
@@ -68,10 +67,6 @@ class ObservedRun:
 
     def crane_still_running(self):
         return any(processes.is_running(pid) for pid in self.crane_pids)
-
-    def children_still_running(self):
-        """Whether anything the run started outlived it (crane, the ECR login worker)."""
-        return any(processes.is_running(pid) for pid in self.child_pids)
 
     def error_lines(self):
         return [line for line in self.stderr.splitlines() if " ERROR " in line]
@@ -87,7 +82,6 @@ class Started:
     started: float
     command_lines: set = field(default_factory=set)
     crane_pids: set = field(default_factory=set)
-    child_pids: set = field(default_factory=set)
     watched: threading.Event = field(default_factory=threading.Event)
 
     def finish(self, timeout=300):
@@ -112,7 +106,6 @@ class Started:
             seconds,
             self.command_lines,
             self.crane_pids,
-            self.child_pids,
             leftovers,
             report,
         )
@@ -169,8 +162,6 @@ class _Watcher:
                 started = runs.get(pid) or runs.get(parent)
                 if started is None:
                     continue
-                if parent == started.process.pid:
-                    started.child_pids.add(pid)
                 if name == "crane":
                     started.crane_pids.add(pid)
                 text = processes.command_line(pid)
