@@ -160,30 +160,89 @@ class StandInWatch:
 
 
 class _PeakMemorySampler(threading.Thread):
-    """Reads VmHWM (peak resident set) of one process, not its children, until it exits."""
+    """Reads VmHWM (peak resident set) of one process until it exits, and of each child of
+    it that is the same program (our command's ECR login worker, a fork of it), not of the
+    programs it runs (crane).
+
+    The peak reported is the sum of those peaks: an upper bound of what they held at once,
+    since each was at its peak at its own moment and the pages a fork shares with its
+    parent count in both. A child forked only to run another program (subprocess) is still
+    the same program for a moment before it execs; only children seen as the same program
+    in two samples in a row, and never as another, are counted."""
 
     def __init__(self, pid):
         super().__init__(daemon=True)
-        self._path = f"/proc/{pid}/status"
+        self._pid = pid
         self._stop_event = threading.Event()
+        self._program = None
+        self._peaks = {}  # pid -> VmHWM bytes
+        self._sightings = {}  # child pid -> samples in a row as the same program
+        self._other = set()  # children that turned out to be another program
         self.peak_bytes = None
 
     def run(self):
+        try:
+            self._program = os.readlink(f"/proc/{self._pid}/exe")
+        except OSError:
+            return
         while not self._stop_event.is_set():
-            try:
-                with open(self._path, "rb") as status:
-                    text = status.read()
-            except OSError:
+            main_peak = _vm_hwm(self._pid)
+            if main_peak is None:  # gone or a zombie: the last samples stand
                 return
-            match = re.search(rb"VmHWM:\s+(\d+) kB", text)
-            if match is None:  # a zombie: its memory is gone, the last sample stands
-                return
-            self.peak_bytes = int(match.group(1)) * 1024
+            self._peaks[self._pid] = main_peak
+            for child in _children(self._pid):
+                self._sample_child(child)
+            self.peak_bytes = self._peaks[self._pid] + sum(
+                peak
+                for pid, peak in self._peaks.items()
+                if pid != self._pid and self._sightings.get(pid, 0) >= 2
+            )
             self._stop_event.wait(MEMORY_SAMPLE_INTERVAL)
+
+    def _sample_child(self, child):
+        if child in self._other:
+            return
+        try:
+            program = os.readlink(f"/proc/{child}/exe")
+        except OSError:
+            return
+        if program != self._program:
+            self._other.add(child)
+            self._peaks.pop(child, None)
+            return
+        peak = _vm_hwm(child)
+        if peak is not None:
+            self._peaks[child] = peak
+            self._sightings[child] = self._sightings.get(child, 0) + 1
 
     def stop(self):
         self._stop_event.set()
         self.join()
+
+
+def _vm_hwm(pid):
+    try:
+        with open(f"/proc/{pid}/status", "rb") as status:
+            text = status.read()
+    except OSError:
+        return None
+    match = re.search(rb"VmHWM:\s+(\d+) kB", text)
+    return int(match.group(1)) * 1024 if match else None
+
+
+def _children(pid):
+    children = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return children
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as listing:
+                children += [int(child) for child in listing.read().split()]
+        except OSError:
+            continue
+    return children
 
 
 @dataclass
@@ -191,7 +250,7 @@ class Run:
     tool: str
     wall: float
     exit_code: int
-    peak_rss: int  # the started process alone, bytes
+    peak_rss: int  # the started process and its forks of itself, not crane, bytes
     cpu: float  # CPU seconds of the started process and every child it waited for
     registry_cpu: float  # CPU seconds both registries spent meanwhile
     service_cpu: float  # CPU seconds the token service and moto (this process) spent
