@@ -67,8 +67,10 @@ def find_crane():
 
 
 @contextmanager
-def private_docker_config(credentials_by_key):
-    """A temporary DOCKER_CONFIG directory with `auths` for the given config keys."""
+def private_docker_config(credentials_by_key, tokens_by_key=None):
+    """A temporary DOCKER_CONFIG directory with `auths` for the given config keys: a
+    username and password, or, from `tokens_by_key`, a registry's Bearer token that crane
+    sends as it is instead of asking the registry's token service for one."""
     with _active_lock:
         if _stopping.is_set():
             raise RegistryError("not writing credentials: the run is being stopped")
@@ -79,6 +81,8 @@ def private_docker_config(credentials_by_key):
         for key, credentials in credentials_by_key.items():
             pair = f"{credentials.username}:{credentials.password}".encode()
             auths[key] = {"auth": base64.b64encode(pair).decode()}
+        for key, token in (tokens_by_key or {}).items():
+            auths[key] = {"registrytoken": token}
         descriptor = os.open(
             os.path.join(directory, "config.json"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600
         )

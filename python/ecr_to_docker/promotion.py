@@ -31,7 +31,13 @@ from ecr_to_docker.errors import (
 )
 from ecr_to_docker.http_session import backoff_seconds
 from ecr_to_docker.promotion_request import PromotionRequest
-from ecr_to_docker.registry import Credentials, ManifestInfo, RegistryClient, index_children
+from ecr_to_docker.registry import (
+    Credentials,
+    ManifestInfo,
+    RegistryClient,
+    blob_bytes,
+    index_children,
+)
 from ecr_to_docker.timings import Timings
 
 log = logs.get("promote")
@@ -137,7 +143,7 @@ class Promotion:
 
         with self._copy_slot():
             _unless_stopping()
-            self._copy(source)
+            self._copy(source, destination_client)
 
         window_started = time.monotonic()
         with self.timings.phase("destination_recheck"):
@@ -326,12 +332,13 @@ class Promotion:
             existing_digest=existing.digest,
         )
 
-    def _copy(self, source):
+    def _copy(self, source, destination_client):
         request = self.request
         log.info("copying %s to %s with crane", request.source, request.destination)
+        token = self._token_for_crane(source, destination_client)
         with self.timings.phase("copy"):
             try:
-                seconds = self._run_crane(source)
+                seconds = self._run_crane(source, destination_token=token)
             except (CopyRefusedError, RegistryError) as error:
                 # Copying by digest is safe to repeat, and crane gives up on some faults
                 # that a second run gets past: a 429 without a registry error body, a
@@ -352,19 +359,44 @@ class Promotion:
                         "logging in again"
                     )
                     source.credentials = self._login_again(source.login).credentials
-                log.warning("the copy failed (%s); trying once more", _shortened(error))
+                log.warning(
+                    "the copy failed (%s); trying once more%s",
+                    _shortened(error),
+                    ", with the password for the destination" if token else "",
+                )
                 seconds = self._run_crane(source)
         log.info("copied in %.1fs", seconds)
 
-    def _run_crane(self, source):
+    def _token_for_crane(self, source, destination_client):
+        """The destination token we hold, for crane to use instead of the password, when
+        the copy surely ends before the token does; else None.
+
+        With the password crane asks the token service again for every blob it sends
+        (six times for an image of five blobs, on Docker Hub a round trip each). With
+        our token it asks none, but it cannot renew it either: a copy that outlasts the
+        token fails with a 401, and the second run (see _copy) uses the password. That
+        costs the blob in flight, so the token is handed over only for an image whose
+        blobs can be sent at the slowest rate we plan for while it is still valid, with a
+        minute to spare. An index, whose size the pinned manifest does not tell, is
+        copied with the password."""
+        size = blob_bytes(source.manifest)
+        if size is None:
+            return None
+        needed = MIN_TOKEN_SECONDS_FOR_COPY + size / SLOWEST_PLANNED_BYTES_PER_SECOND
+        return destination_client.token_lasting(needed)
+
+    def _run_crane(self, source, destination_token=None):
         request = self.request
         credentials = {request.source.config_key: source.credentials}
-        if request.destination_credentials is not None:
+        tokens = {}
+        if destination_token is not None:
+            tokens[request.destination.config_key] = destination_token
+        elif request.destination_credentials is not None:
             credentials[request.destination.config_key] = request.destination_credentials
         insecure = bool(
             {request.source.api_host, request.destination.api_host} & request.insecure_hosts
         )
-        with copier.private_docker_config(credentials) as config_directory:
+        with copier.private_docker_config(credentials, tokens) as config_directory:
             return copier.copy(
                 request.crane,
                 request.source.with_digest(source.digest),
@@ -419,6 +451,12 @@ class Promotion:
             f", all {len(source.children)} child manifests present" if source.children else "",
         )
 
+
+# When crane may be handed our destination token (Promotion._token_for_crane): the token
+# must outlast the copy at 1 MiB/s by a minute. Docker Hub's tokens last five minutes, so
+# images up to about 240 MiB qualify; larger ones are copied with the password.
+MIN_TOKEN_SECONDS_FOR_COPY = 60
+SLOWEST_PLANNED_BYTES_PER_SECOND = 1 << 20
 
 # What a refusal leaves behind, by the moment the existing tag was found.
 _NOT_WRITTEN = {

@@ -10,6 +10,7 @@ import hashlib
 import json
 import re
 import threading
+import time
 from dataclasses import dataclass
 from typing import Optional
 
@@ -31,6 +32,9 @@ from ecr_to_docker.http_session import (
 )
 
 log = logs.get("registry")
+
+# How long a token lasts when its answer does not say (the token specification's default).
+DEFAULT_TOKEN_SECONDS = 60
 
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -70,6 +74,8 @@ class RegistryClient:
         self._authorization = None
         self._bearer = None
         self._actions = ()
+        self._token = None
+        self._token_expires = 0.0  # time.monotonic() when self._token stops being valid
 
     # -- authentication ---------------------------------------------------------------
 
@@ -130,6 +136,7 @@ class RegistryClient:
         if self._credentials is not None:
             headers["Authorization"] = self._credentials.basic_header()
         what = f"token request to {realm.split('?', 1)[0]}"
+        requested_at = time.monotonic()
         try:
             response = self._session.get(
                 realm, params=params, headers=headers, timeout=timeout_for(self._deadline, what)
@@ -157,7 +164,16 @@ class RegistryClient:
         logs.register_secret(token)
         self._check_granted_access(token, scope)
         self._authorization = f"Bearer {token}"
+        self._token = token
+        self._token_expires = requested_at + _token_lifetime(body)
         log.debug("got a %s token for %s", ",".join(self._actions), self.repository)
+
+    def token_lasting(self, seconds):
+        """The Bearer token this client holds for the repository, if the registry hands out
+        tokens and this one stays valid for at least `seconds` more; otherwise None."""
+        if self._token is None or self._token_expires - time.monotonic() < seconds:
+            return None
+        return self._token
 
     def _check_granted_access(self, token, scope):
         """Token services grant what they can and stay silent about the rest, so a token
@@ -331,6 +347,15 @@ def _looks_like_a_web_page(response):
     return content_type in ("text/html", "application/xhtml+xml")
 
 
+def _token_lifetime(body):
+    """Seconds a token lasts from when it was asked for: the answer's `expires_in`, or the
+    token specification's default of 60 when it gives none that can be read."""
+    lifetime = body.get("expires_in")
+    if isinstance(lifetime, (int, float)) and not isinstance(lifetime, bool) and lifetime > 0:
+        return float(lifetime)
+    return DEFAULT_TOKEN_SECONDS
+
+
 def _answered_by_a_registry(response):
     # The distribution API's own header, sent with every answer by the reference registry,
     # Docker Hub, ECR and the other registries this tool is meant for.
@@ -403,6 +428,20 @@ def _jwt_granted_actions(token, repository):
                 return None  # grants we cannot read: the registry itself will tell
             granted.update(action for action in actions if isinstance(action, str))
     return granted
+
+
+def blob_bytes(manifest_bytes):
+    """What the blobs of an image manifest add up to (config and layers), in bytes; None
+    for an index, whose platforms' sizes only their own manifests tell, or when a size is
+    missing or not a number."""
+    document = json.loads(manifest_bytes)
+    if not isinstance(document, dict) or "manifests" in document:
+        return None
+    blobs = [document.get("config")] + list(document.get("layers") or [])
+    sizes = [blob.get("size") if isinstance(blob, dict) else None for blob in blobs]
+    if not all(isinstance(size, int) and not isinstance(size, bool) for size in sizes):
+        return None
+    return sum(sizes)
 
 
 def index_children(manifest_bytes, media_type):

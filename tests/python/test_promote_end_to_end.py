@@ -11,6 +11,7 @@ import sys
 import pytest
 from standins import processes
 from standins import stack as standin
+from standins.token_server import TOKEN_LIFETIME
 
 MiB = 1024 * 1024
 
@@ -242,6 +243,34 @@ def test_a_failing_token_service_exits_5_and_copies_nothing(stack, cli, repo_nam
     assert "503" in run.stderr
     assert "retrying" in run.stderr  # 503 is retried before giving up
     assert not stack.hub.has_repository(destination_repository(repo_name))
+
+
+@pytest.mark.parametrize(
+    "lifetime, crane_asks_for_tokens",
+    [(300, False), (60, True)],
+    ids=["token-outlasts-the-copy", "token-too-short-for-the-copy"],
+)
+def test_crane_is_handed_our_destination_token_only_when_it_outlasts_the_copy(
+    stack, cli, repo_name, lifetime, crane_asks_for_tokens
+):
+    # Ours is the one token request for pull,push on the repository; crane, given the
+    # password, asks again for each blob it sends ("push,pull" in its words).
+    digest, _, _ = stack.source_pusher().push_image(repo_name, "1.0", [4096] * 3, seed=repo_name)
+    requests_before = len(stack.token_server.requests)
+    stack.token_server.token_lifetime = lifetime
+    try:
+        run = promote(cli, stack, repo_name, "1.0")
+    finally:
+        stack.token_server.token_lifetime = TOKEN_LIFETIME
+    token_requests = stack.token_server.requests[requests_before:]
+
+    assert run.returncode == 0, run.stderr
+    assert hub_digest(stack, destination_repository(repo_name), "1.0") == digest
+    our_scope = [f"repository:{destination_repository(repo_name)}:pull,push"]
+    ours = [scopes for _, scopes, _ in token_requests if scopes == our_scope]
+    assert len(ours) == 1, token_requests
+    assert all(user == standin.HUB_USER for user, _, _ in token_requests)
+    assert (len(token_requests) > 1) == crane_asks_for_tokens, token_requests
 
 
 def test_a_missing_source_image_is_a_clear_error_that_is_neither_success_nor_refusal(
