@@ -20,6 +20,8 @@ _ACCESS_LINE = re.compile(rb'^\S+ \S+ \S+ \[[^\]]*\] "(\S+) (\S+) HTTP/[0-9.]+" 
 # How often the started process's VmHWM is read. VmHWM only grows, so a sample taken late
 # still holds an earlier peak; only growth in the last interval before exit can be missed.
 MEMORY_SAMPLE_INTERVAL = 0.005
+# Children (forks of our command) are looked for every this many samples (every 50 ms).
+CHILD_SAMPLE_EVERY = 10
 
 
 def request_kind(method, uri):
@@ -168,7 +170,7 @@ class _PeakMemorySampler(threading.Thread):
     since each was at its peak at its own moment and the pages a fork shares with its
     parent count in both. A child forked only to run another program (subprocess) is still
     the same program for a moment before it execs; only children seen as the same program
-    in two samples in a row, and never as another, are counted."""
+    in two looks in a row (50 ms apart), and never as another, are counted."""
 
     def __init__(self, pid):
         super().__init__(daemon=True)
@@ -185,13 +187,19 @@ class _PeakMemorySampler(threading.Thread):
             self._program = os.readlink(f"/proc/{self._pid}/exe")
         except OSError:
             return
+        samples = 0
         while not self._stop_event.is_set():
             main_peak = _vm_hwm(self._pid)
             if main_peak is None:  # gone or a zombie: the last samples stand
                 return
             self._peaks[self._pid] = main_peak
-            for child in _children(self._pid):
-                self._sample_child(child)
+            # Children less often: a batch has a thread per image and listing their
+            # children costs this process (which also serves the token service and moto)
+            # a read per thread. A fork of ours lives long enough to be seen anyway.
+            if samples % CHILD_SAMPLE_EVERY == 0:
+                for child in _children(self._pid):
+                    self._sample_child(child)
+            samples += 1
             self.peak_bytes = self._peaks[self._pid] + sum(
                 peak
                 for pid, peak in self._peaks.items()
