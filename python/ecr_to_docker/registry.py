@@ -236,15 +236,22 @@ class RegistryClient:
 
     def _unknown_by_error_code(self, reference, what):
         """Whether a GET of the manifest is a registry's 404 naming the manifest or the
-        repository unknown: its body says what a HEAD's cannot."""
+        repository unknown: its body says what a HEAD's cannot.
+
+        The GET is not redirected: a redirect could lead to another tag's or another
+        server's 404, which says nothing about this tag. The answer must be JSON, as a
+        registry's errors are, and not a web page that happens to hold such a text."""
         response = self._send(
             "GET",
             f"/v2/{self.repository}/manifests/{reference}",
             what=what,
             headers={"Accept": _ACCEPT},
+            follow_redirects=False,
         )
-        return response.status_code == 404 and bool(
-            _error_codes(response) & {"MANIFEST_UNKNOWN", "NAME_UNKNOWN"}
+        return (
+            response.status_code == 404
+            and _is_json(response)
+            and bool(_error_codes(response) & {"MANIFEST_UNKNOWN", "NAME_UNKNOWN"})
         )
 
     def get_manifest(self, digest, what):
@@ -295,17 +302,31 @@ class RegistryClient:
 
     # -- plumbing ---------------------------------------------------------------------
 
-    def _send(self, method, path, what, authenticate=True, headers=None, data=None):
-        response = self._send_once(method, path, what, authenticate, headers, data)
+    def _send(
+        self,
+        method,
+        path,
+        what,
+        authenticate=True,
+        headers=None,
+        data=None,
+        follow_redirects=None,
+    ):
+        """`follow_redirects`: by default only a GET follows them (a registry may send a
+        manifest from another host)."""
+        if follow_redirects is None:
+            follow_redirects = method == "GET"
+        arguments = (method, path, what, authenticate, headers, data, follow_redirects)
+        response = self._send_once(*arguments)
         # Tokens are short-lived (Docker Hub's last five minutes); a 401 after a long
         # copy means "expired", so fetch a new one once and try again.
         if response.status_code == 401 and authenticate and self._bearer is not None:
             log.info("the %s registry token expired; fetching a new one", self.role)
             self._fetch_token()
-            response = self._send_once(method, path, what, authenticate, headers, data)
+            response = self._send_once(*arguments)
         return response
 
-    def _send_once(self, method, path, what, authenticate, headers, data):
+    def _send_once(self, method, path, what, authenticate, headers, data, follow_redirects):
         headers = dict(headers or {})
         if authenticate and self._authorization:
             headers["Authorization"] = self._authorization
@@ -317,7 +338,7 @@ class RegistryClient:
                 headers=headers,
                 data=data,
                 timeout=timeout_for(self._deadline, what),
-                allow_redirects=method == "GET",
+                allow_redirects=follow_redirects,
             )
         except requests.RequestException as error:
             raise RegistryError(f"{what}: cannot reach {self.host}: {_describe(error)}") from None
@@ -354,6 +375,11 @@ def _token_lifetime(body):
     if isinstance(lifetime, (int, float)) and not isinstance(lifetime, bool) and lifetime > 0:
         return float(lifetime)
     return DEFAULT_TOKEN_SECONDS
+
+
+def _is_json(response):
+    content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    return content_type == "application/json" or content_type.endswith("+json")
 
 
 def _answered_by_a_registry(response):

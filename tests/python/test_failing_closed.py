@@ -35,10 +35,17 @@ class OddRegistry:
                 if self.path == "/v2/":
                     return self._answer(200, {"Docker-Distribution-API-Version": "registry/2.0"})
                 registry.manifest_requests.append(f"GET {self.path}")
-                if _behaviour(self.path) == "unmarked404-json-body":
+                unknown = b'{"errors":[{"code":"MANIFEST_UNKNOWN","message":"unknown"}]}'
+                behaviour = _behaviour(self.path)
+                if behaviour == "unmarked404-json-body":
                     # A registry that marks its answer only in the body.
-                    body = b'{"errors":[{"code":"MANIFEST_UNKNOWN","message":"unknown"}]}'
-                    return self._answer(404, {"Content-Type": "application/json"}, body)
+                    return self._answer(404, {"Content-Type": "application/json"}, unknown)
+                if behaviour == "redirect404":
+                    # To another tag's 404, which says nothing about this one.
+                    elsewhere = "/v2/ns/unmarked404-json-body/manifests/no-such-tag"
+                    return self._answer(307, {"Location": elsewhere})
+                if behaviour == "html404-json-body":
+                    return self._answer(404, {"Content-Type": "text/html"}, unknown)
                 self._answer(404, {"Content-Type": "text/plain"}, b"404 page not found\n")
 
             def do_HEAD(self):
@@ -47,7 +54,7 @@ class OddRegistry:
                 if behaviour == "plain404":
                     # What Go servers and ingress default backends answer.
                     self._answer(404, {"Content-Type": "text/plain"}, b"404 page not found\n")
-                elif behaviour == "bare404":
+                elif behaviour in ("bare404", "redirect404", "html404-json-body"):
                     self._answer(404)
                 elif behaviour == "unmarked404-json-body":
                     self._answer(404, {"Content-Type": "application/json"})
@@ -100,6 +107,8 @@ def odd_registry():
         ("html404", "answered 404 with a web page"),
         ("plain404", "answered 404 without the marks of a registry's answer"),
         ("bare404", "answered 404 without the marks of a registry's answer"),
+        ("redirect404", "answered 404 without the marks of a registry's answer"),
+        ("html404-json-body", "answered 404 without the marks of a registry's answer"),
         ("nodigest", "without a Docker-Content-Digest header"),
         ("baddigest", "malformed digest"),
     ],
