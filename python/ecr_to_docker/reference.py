@@ -142,12 +142,23 @@ def same_registry_key(registry):
 
     Conservative by design: a registry that serves HTTPS on port 80 is taken to be the
     same as the one on 443, which can only make a batch refuse a pair of lines it could
-    have promoted, never promote two images to one tag."""
-    host = registry.lower()
-    for default_port in (":443", ":80"):
-        if host.endswith(default_port):
-            host = host[: -len(default_port)]
-    return DOCKER_HUB if host in _DOCKER_HUB_ALIASES else host
+    have promoted, never promote two images to one tag. For the same reason the port is
+    compared as a number (05443 is 5443), and the loopback names are one host."""
+    host, port = registry.lower(), ""
+    separator = host.rfind(":")
+    if separator > host.rfind("]"):  # a port, not a colon inside an IPv6 address
+        host, port = host[:separator], host[separator + 1 :]
+    if port.isdigit():
+        port = str(int(port))
+    if port in ("443", "80"):
+        port = ""
+    if host in _LOOPBACK_NAMES:
+        host = "localhost"
+    host = DOCKER_HUB if host in _DOCKER_HUB_ALIASES else host
+    return f"{host}:{port}" if port else host
+
+
+_LOOPBACK_NAMES = {"localhost", "127.0.0.1", "[::1]"}
 
 
 def is_host(text):

@@ -449,8 +449,19 @@ def test_every_bad_line_of_an_image_list_is_named_at_once(run, tmp_path):
         ("docker.io/team/app:1", "registry-1.docker.io/team/app:1"),
         ("registry.example.com/team/app:1", "registry.example.com:443/team/app:1"),
         ("Registry.Example.com/team/app:1", "registry.example.com/team/app:1"),
+        ("registry.example.com:0443/team/app:1", "registry.example.com/team/app:1"),
+        ("127.0.0.1:5443/team/app:1", "127.0.0.1:05443/team/app:1"),
+        ("localhost:5443/team/app:1", "127.0.0.1:5443/team/app:1"),
     ],
-    ids=["index-alias", "registry-1-alias", "default-port", "host-case"],
+    ids=[
+        "index-alias",
+        "registry-1-alias",
+        "default-port",
+        "host-case",
+        "default-port-leading-zero",
+        "port-leading-zero",
+        "loopback-names",
+    ],
 )
 def test_one_tag_spelt_two_ways_in_one_list_is_refused(run, tmp_path, first, second):
     image_list = tmp_path / "release.txt"

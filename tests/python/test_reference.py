@@ -127,3 +127,21 @@ def test_arbitrary_text_either_parses_or_raises_invalid_input(text):
         return
     assert parsed.tag == text
     assert all(ch.isascii() and (ch.isalnum() or ch in "_.-") for ch in text)
+
+
+@pytest.mark.parametrize(
+    "first, second, same",
+    [
+        ("docker.io", "registry-1.docker.io:443", True),
+        ("myreg.example:0443", "myreg.example", True),
+        ("myreg.example:80", "myreg.example:443", True),
+        ("127.0.0.1:05443", "localhost:5443", True),
+        ("[::1]:5443", "127.0.0.1:5443", True),
+        ("myreg.example:5000", "myreg.example:5001", False),
+        ("[2001:db8::1]:443", "[2001:db8::1]", True),
+        ("[2001:db8::1]", "[2001:db8::2]", False),
+        ("a.example", "b.example", False),
+    ],
+)
+def test_same_registry_key(first, second, same):
+    assert (reference.same_registry_key(first) == reference.same_registry_key(second)) == same
