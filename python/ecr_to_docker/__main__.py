@@ -12,13 +12,24 @@ class Interrupted(BaseException):
         self.exit_code = 128 + signum
 
 
+# Every signal whose default would end the process without running any `finally`, and
+# so leave the temporary credentials on disk and crane running: SIGTERM (a Jenkins
+# abort), SIGINT (Ctrl-C), SIGHUP (a closed terminal or agent connection), and the rest
+# a process may be sent. SIGKILL cannot be caught.
+STOP_SIGNALS = tuple(
+    getattr(signal, name)
+    for name in ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM")
+    if hasattr(signal, name)
+)
+
+
 def _raise_interrupted(signum, frame):
     # Once is enough: a second signal (Ctrl-C held down, or Jenkins' SIGTERM then SIGKILL
     # grace period) must not interrupt the clean-up the first one started. A handler that
     # does nothing, not SIG_IGN: Python raises OSError for a signal that was already
     # pending when its handler became SIG_IGN.
-    signal.signal(signal.SIGTERM, _ignore)
-    signal.signal(signal.SIGINT, _ignore)
+    for stop_signal in STOP_SIGNALS:
+        signal.signal(stop_signal, _ignore)
     raise Interrupted(signum)
 
 
@@ -28,8 +39,10 @@ def _ignore(signum, frame):
 
 def main(argv=None):
     # First of all, so that an abort even during start-up ends the same orderly way.
-    signal.signal(signal.SIGTERM, _raise_interrupted)
-    signal.signal(signal.SIGINT, _raise_interrupted)
+    for stop_signal in STOP_SIGNALS:
+        # A signal ignored by whoever started us (nohup ignores SIGHUP) stays ignored.
+        if signal.getsignal(stop_signal) is not signal.SIG_IGN:
+            signal.signal(stop_signal, _raise_interrupted)
     try:
         return _main(argv)
     except Interrupted as interrupted:

@@ -21,8 +21,9 @@ exit codes:
      image that does not exist
   6  verification failed: the destination digest differs after the copy
   1  anything unexpected
-  130, 143  stopped by SIGINT or SIGTERM; temporary credentials were removed, and the
-            result says how far each image got
+  130, 143  stopped by SIGINT or SIGTERM (128 + the signal's number; SIGHUP, SIGQUIT,
+            SIGUSR1, SIGUSR2 and SIGALRM too); temporary credentials were removed, and
+            the result says how far each image got
 """
 
 

@@ -436,7 +436,9 @@ def test_the_private_docker_config_is_gone_after_success_and_after_failure(stack
 
 
 @pytest.mark.parametrize(
-    "signal_number", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "sigint"]
+    "signal_number",
+    [signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1],
+    ids=["sigterm", "sigint", "sighup", "sigquit", "sigusr1"],
 )
 def test_a_signal_during_the_copy_stops_crane_and_removes_the_credentials(
     stack, repo_name, tmp_path, signal_number
@@ -476,6 +478,36 @@ def test_a_signal_during_the_copy_stops_crane_and_removes_the_credentials(
     assert list(tmpdir.iterdir()) == []
     assert not processes.is_running(crane_pid)
     assert hub_digest(stack, destination_repository(repo_name), "1.0") is None
+
+
+def test_a_hangup_ignored_by_whoever_started_the_command_stays_ignored(stack, repo_name):
+    # As under nohup: the promotion goes on to the end.
+    digest, _, _ = stack.source_pusher().push_image(
+        repo_name, "1.0", [24 * MiB] * 2, seed=repo_name
+    )
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ecr_to_docker",
+            "promote",
+            stack.source(repo_name, "1.0"),
+            "--destination",
+            stack.destination(repo_name, "1.0"),
+        ],
+        env=stack.environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN),
+    )
+    processes.wait_for_children(process.pid, "crane")
+
+    process.send_signal(signal.SIGHUP)
+    _, stderr = process.communicate(timeout=60)
+
+    assert process.returncode == 0, stderr
+    assert hub_digest(stack, destination_repository(repo_name), "1.0") == digest
 
 
 def test_the_report_holds_the_result_and_timings(stack, cli, repo_name, tmp_path):
