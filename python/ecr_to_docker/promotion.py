@@ -199,7 +199,12 @@ class Promotion:
                 if wait is None:
                     wait = backoff_seconds(retry_number, backoff)
                 if retry_number > retries or wait >= request.deadline.remaining():
-                    raise
+                    why = (
+                        "no retries are left"
+                        if retry_number > retries
+                        else f"the {wait:.0f}s wait asked for is more than --timeout leaves"
+                    )
+                    return self._settle_unconfirmed_write(client, source, unconfirmed, why)
                 log.warning(
                     "the tag write got %s; reading the tag again in %.1fs before writing it "
                     "again (%d retries left)",
@@ -220,6 +225,38 @@ class Promotion:
                 # Another image: refused (this raises), whatever --if-exists says.
                 self._tag_exists(source, existing, "after-unconfirmed-write")
         raise AssertionError("unreachable: the last attempt raises or returns")
+
+    def _settle_unconfirmed_write(self, client, source, unconfirmed, why):
+        """No further write: read the tag once, so that a write that landed is not
+        reported as a failure (a rerun would then be refused with 3). Returns when the
+        write window began if our image is there; raises otherwise."""
+        request = self.request
+        if copier.stopping():
+            raise unconfirmed
+        log.warning(
+            "the tag write got %s and %s; reading the tag to see whether it landed",
+            unconfirmed.cause,
+            why,
+        )
+        window_started = time.monotonic()
+        try:
+            existing = client.head_manifest(
+                request.destination.tag, what="reading the tag after a write without answer"
+            )
+        except RegistryError as error:
+            raise TagWriteUnconfirmed(
+                f"{unconfirmed}; {why}, and reading the tag failed too ({error}): the tag may "
+                "or may not hold the image"
+            ) from None
+        if existing is not None and existing.digest == source.digest:
+            log.info("the tag holds %s: the write had landed", source.digest)
+            return window_started
+        if existing is not None:
+            self._tag_exists(source, existing, "after-unconfirmed-write")  # raises
+        raise TagWriteUnconfirmed(
+            f"{unconfirmed}; {why}, and the tag is still absent: the image was copied by "
+            "digest only, untagged"
+        )
 
     @contextlib.contextmanager
     def _copy_slot(self):
@@ -382,6 +419,8 @@ class Promotion:
         size = blob_bytes(source.manifest)
         if size is None:
             return None
+        # Capped before dividing: a manifest may claim sizes no float holds.
+        size = min(size, 1 << 50)
         needed = MIN_TOKEN_SECONDS_FOR_COPY + size / SLOWEST_PLANNED_BYTES_PER_SECOND
         return destination_client.token_lasting(needed)
 

@@ -35,6 +35,8 @@ log = logs.get("registry")
 
 # How long a token lasts when its answer does not say (the token specification's default).
 DEFAULT_TOKEN_SECONDS = 60
+# Longer lifetimes are read as this one: nothing here waits on a token for more than a day.
+LONGEST_TOKEN_SECONDS = 24 * 3600
 
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -373,7 +375,8 @@ def _token_lifetime(body):
     token specification's default of 60 when it gives none that can be read."""
     lifetime = body.get("expires_in")
     if isinstance(lifetime, (int, float)) and not isinstance(lifetime, bool) and lifetime > 0:
-        return float(lifetime)
+        # Compared before any conversion: an integer of hundreds of digits is no float.
+        return float(min(lifetime, LONGEST_TOKEN_SECONDS))
     return DEFAULT_TOKEN_SECONDS
 
 

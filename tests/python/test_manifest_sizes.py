@@ -5,7 +5,12 @@ lasts. Anything unclear answers "unknown", and then crane gets the password."""
 import json
 
 import pytest
-from ecr_to_docker.registry import DEFAULT_TOKEN_SECONDS, _token_lifetime, blob_bytes
+from ecr_to_docker.registry import (
+    DEFAULT_TOKEN_SECONDS,
+    LONGEST_TOKEN_SECONDS,
+    _token_lifetime,
+    blob_bytes,
+)
 
 
 def _manifest(config=None, layers=(), **more):
@@ -58,6 +63,9 @@ def test_blob_bytes(manifest, expected):
         ({"expires_in": "300"}, DEFAULT_TOKEN_SECONDS),
         ({"expires_in": True}, DEFAULT_TOKEN_SECONDS),
         ({"expires_in": None}, DEFAULT_TOKEN_SECONDS),
+        ({"expires_in": 10**400}, LONGEST_TOKEN_SECONDS),
+        ({"expires_in": float("inf")}, LONGEST_TOKEN_SECONDS),
+        ({"expires_in": float("nan")}, DEFAULT_TOKEN_SECONDS),
     ],
 )
 def test_token_lifetime(body, expected):

@@ -113,3 +113,49 @@ def test_a_tag_write_answered_503_is_sent_again_once_the_tag_is_still_free(fault
     assert final == digest
     # check, second check, the 503'd write, the fresh look, the write, the read-back
     assert tag_requests == ["HEAD", "HEAD", "PUT", "HEAD", "PUT", "HEAD"]
+
+
+def _promote_without_retries(routes, stack, source, destination):
+    environment = stack.environment(
+        **routes.environment_overrides(), ECR_TO_DOCKER_RETRIES="0"
+    )
+    arguments = [
+        "promote",
+        routes.source(source, TAG),
+        "--destination",
+        routes.destination(destination, TAG),
+    ]
+    return evidence.start_cli(arguments, environment).finish()
+
+
+def test_a_write_without_answer_and_no_retry_left_is_settled_by_one_read(fault_stack):
+    name = "tag-write-lost-no-retry"
+    repository = f"{HUB_NAMESPACE}/{name}"
+    digest, _, _ = fault_stack.source_pusher().push_image(f"a/{name}", TAG, [4096], seed=name)
+    with fault_stack.routes() as routes:
+        routes.hub.add(_tag_put(repository, ResetConnection()))
+        run = _promote_without_retries(routes, fault_stack, f"a/{name}", name)
+        writes = routes.hub.tag_writes(repository, TAG)
+    _, final = evidence.destination_state(fault_stack.hub, repository, TAG)
+
+    assert run.returncode == 0, run.stderr
+    assert "no retries are left" in run.stderr
+    assert "the write had landed" in run.stderr
+    assert writes == [digest] and final == digest
+
+
+def test_a_write_refused_with_a_wait_longer_than_the_timeout_says_the_tag_is_absent(fault_stack):
+    name = "tag-write-long-retry-after"
+    repository = f"{HUB_NAMESPACE}/{name}"
+    fault_stack.source_pusher().push_image(f"a/{name}", TAG, [4096], seed=name)
+    with fault_stack.routes() as routes:
+        routes.hub.add(_tag_put(repository, Answer(503, b"later", (("Retry-After", "99999"),))))
+        run = _promote(routes, fault_stack, f"a/{name}", name).finish()
+        writes = routes.hub.tag_writes(repository, TAG)
+    _, final = evidence.destination_state(fault_stack.hub, repository, TAG)
+
+    assert run.returncode == 5, run.stderr
+    assert "more than --timeout leaves" in run.stderr
+    assert "the tag is still absent" in run.stderr
+    assert writes == [] and final is None
+
