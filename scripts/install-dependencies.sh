@@ -22,7 +22,22 @@ fi
 # The package starts nothing here (no init system), but make sure no system registry
 # holds the default port either way: the tests start their own on free ports.
 
+# crane and toxiproxy at their pinned versions declare go 1.23 in their go.mod.
+go_too_old() {
+    local version
+    version="$(go env GOVERSION 2>/dev/null | sed -n 's/^go\([0-9]*\)\.\([0-9]*\).*/\1 \2/p')"
+    [ -z "$version" ] && return 0
+    set -- $version
+    [ "$1" -lt 1 ] || { [ "$1" -eq 1 ] && [ "$2" -lt 23 ]; }
+}
+
 if [ ! -x "$TOOLS_BIN/crane" ] || [ "$("$TOOLS_BIN/crane" version 2>/dev/null)" != "$CRANE_VERSION" ]; then
+    if go_too_old; then
+        echo "ERROR: building crane $CRANE_VERSION needs Go 1.23 or later; found:" \
+            "$(go version 2>/dev/null || echo 'no go')." \
+            "Install a newer Go (https://go.dev/dl/) and put it first on PATH." >&2
+        exit 1
+    fi
     echo "installing crane $CRANE_VERSION"
     mkdir -p "$TOOLS_BIN"
     GOBIN="$TOOLS_BIN" GOFLAGS=-mod=mod go install \

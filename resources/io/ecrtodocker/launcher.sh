@@ -116,7 +116,7 @@ install_into() {
     fi
 
     if ! command -v "$python" >/dev/null 2>&1; then
-        stop "$SETUP_FAILED" "'$python' not found: the agent needs Python 3.9 or later with" \
+        stop "$SETUP_FAILED" "'$python' not found: the agent needs Python 3.10 or later with" \
             "the venv module (Debian/Ubuntu: apt-get install python3 python3-venv)," \
             "or ecr-to-docker $wanted_version on its PATH"
     fi
