@@ -163,11 +163,12 @@ def copy(
         # Stopped by stop_all(): crane's own last words are about the signal, not a fault.
         raise RegistryError(f"copy of {label} stopped: the run is being stopped")
     if process.returncode != 0:
-        detail = logs.redact(" | ".join(last_lines))[-800:] or f"exit code {process.returncode}"
         # crane logs harmless refusals along the way: a cross-registry blob mount is
         # always answered UNAUTHORIZED, then the blob is uploaded instead. Only the other
-        # lines say whether the copy failed for want of rights.
+        # lines say why the copy failed, and whether for want of rights.
         telling = [line for line in last_lines if "retrying without mount" not in line]
+        detail = logs.redact(" | ".join(telling or last_lines))[-800:]
+        detail = detail or f"exit code {process.returncode}"
         refusals = [line for line in telling if any(m in line for m in _AUTH_MARKERS)]
         if refusals:
             raise CopyRefusedError(

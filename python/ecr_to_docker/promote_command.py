@@ -242,7 +242,9 @@ def build_requests(args, environ=None):
             # A line's own DEST needs nothing else to be checked; the default waits for
             # the environment checks below.
             own_destination = (
-                _destination(destination_text, source, environ) if destination_text else None
+                _destination(destination_text, source, environ, what="DEST" if where else None)
+                if destination_text
+                else None
             )
             if not source.tag and not destination_text and (batch or not args.destination):
                 # Known now, without the environment: said with the other lines' problems.
@@ -429,19 +431,21 @@ def _destination_credentials(environ):
     return Credentials(username, password)
 
 
-def _destination(text, source, environ):
+def _destination(text, source, environ, what=None):
+    """`what`: how the user gave `text`, for messages (--destination, or a list's DEST)."""
+    what = what or "--destination"
     if text:
-        destination = reference.parse(text, what="--destination", require_tag_or_digest=False)
+        destination = reference.parse(text, what=what, require_tag_or_digest=False)
         if destination.digest:
             raise InvalidInputError(
-                "--destination must name a tag, not a digest: the point "
+                f"{what} must name a tag, not a digest: the point "
                 "of a promotion is a tag others can pull"
             )
         if destination.tag:
             return destination
         if not source.tag:
             raise InvalidInputError(
-                "the SOURCE is given by digest only, so --destination "
+                f"the SOURCE is given by digest only, so {what} "
                 "must include the tag to publish under"
             )
         return reference.ImageReference(destination.registry, destination.repository, source.tag)

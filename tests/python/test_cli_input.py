@@ -479,13 +479,17 @@ def test_a_digest_only_line_without_dest_says_to_add_one_with_the_other_bad_line
     run, tmp_path
 ):
     image_list = tmp_path / "release.txt"
-    image_list.write_text(f"{ECR}/app@sha256:{'a' * 64}\n{ECR}/Bad:1\n")
+    image_list.write_text(
+        f"{ECR}/app@sha256:{'a' * 64}\n{ECR}/Bad:1\n"
+        f"{ECR}/other@sha256:{'b' * 64} docker.io/team/other\n"
+    )
 
     result = run("promote", "--from-file", str(image_list))
 
     assert result.code == 2, result.stderr
     assert "add a DEST with the tag to publish under after it on this line" in result.stderr
-    assert "2 images cannot be promoted as given" in result.stderr
+    assert "line 3 of" in result.stderr and "so DEST must include the tag" in result.stderr
+    assert "3 images cannot be promoted as given" in result.stderr
     assert result.connections == 0
 
 
