@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 import requests
+import urllib3
 
 from ecr_to_docker import challenge, logs
 from ecr_to_docker.credentials import Credentials  # noqa: F401 - part of this API
@@ -141,10 +142,15 @@ class RegistryClient:
         requested_at = time.monotonic()
         try:
             response = self._session.get(
-                realm, params=params, headers=headers, timeout=timeout_for(self._deadline, what)
+                realm,
+                params=params,
+                headers=headers,
+                timeout=timeout_for(self._deadline, what),
+                stream=True,
             )
         except requests.RequestException as error:
             raise RegistryError(f"{what} failed: {_describe(error)}") from None
+        response = _read_answer(response, "GET", self._deadline, realm.split("/")[2], what)
 
         if response.status_code in (401, 403):
             raise AuthenticationError(
@@ -341,11 +347,12 @@ class RegistryClient:
                 data=data,
                 timeout=timeout_for(self._deadline, what),
                 allow_redirects=follow_redirects,
+                stream=True,  # read by _read_answer: bounded in size and in time
             )
         except requests.RequestException as error:
             raise RegistryError(f"{what}: cannot reach {self.host}: {_describe(error)}") from None
         log.debug("%s %s%s -> %s", method, self.host, path, response.status_code)
-        return response
+        return _read_answer(response, method, self._deadline, self.host, what)
 
     def _failure(self, response, what):
         status = response.status_code
@@ -378,6 +385,50 @@ def _token_lifetime(body):
         # Compared before any conversion: an integer of hundreds of digits is no float.
         return float(min(lifetime, LONGEST_TOKEN_SECONDS))
     return DEFAULT_TOKEN_SECONDS
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An HTTP answer with its body read (see _read_answer): all the policy reads of it."""
+
+    method: str
+    status_code: int
+    headers: object  # requests' case-insensitive dict
+    content: bytes
+
+    def json(self):
+        return json.loads(self.content)
+
+
+# The most of a body that is read: one byte more than the largest manifest accepted, so
+# that get_manifest can tell one that is too large. Error bodies and tokens are far
+# smaller; a larger body is cut there, not held in memory whole.
+_MAX_BODY = _MAX_MANIFEST + 1
+_READ_CHUNK = 64 * 1024
+
+
+def _read_answer(response, method, deadline, host, what):
+    """Read the body of `response` (sent with stream=True): at most _MAX_BODY bytes, and
+    never past the run's deadline, which a body sent a few bytes at a time would
+    otherwise outlast (the read timeout only bounds each wait for the next bytes)."""
+    chunks, size = [], 0
+    try:
+        while size < _MAX_BODY:
+            if deadline.remaining() <= 0:
+                raise RegistryError(
+                    f"{what}: {host} was still sending its answer when the run's time budget "
+                    f"({deadline.seconds:g}s, --timeout) ran out"
+                )
+            chunk = response.raw.read1(_READ_CHUNK, decode_content=True)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
+        raise RegistryError(f"{what}: {host} broke off its answer: {_describe(error)}") from None
+    finally:
+        response.close()
+    return Answer(method, response.status_code, response.headers, b"".join(chunks)[:_MAX_BODY])
 
 
 def _is_json(response):
@@ -421,7 +472,7 @@ def _describe(error):
 
 def _error_detail(response):
     """The registry's own words about an error, as a short suffix; empty if it gave none."""
-    if response.request is not None and response.request.method == "HEAD":
+    if response.method == "HEAD":
         return ""
     try:
         body = json.loads(response.content[:_MAX_ERROR_BODY])

@@ -46,6 +46,13 @@ class OddRegistry:
                     return self._answer(307, {"Location": elsewhere})
                 if behaviour == "html404-json-body":
                     return self._answer(404, {"Content-Type": "text/html"}, unknown)
+                if behaviour == "huge404":
+                    # The registry's words, then far more than any error body holds, and
+                    # not JSON: no registry answers that.
+                    body = unknown + b"x" * (64 * 1024 * 1024)
+                    return self._answer(404, {"Content-Type": "application/json"}, body)
+                if behaviour == "trickle404":
+                    return self._trickle(unknown + b" " * 10_000)
                 self._answer(404, {"Content-Type": "text/plain"}, b"404 page not found\n")
 
             def do_HEAD(self):
@@ -54,7 +61,13 @@ class OddRegistry:
                 if behaviour == "plain404":
                     # What Go servers and ingress default backends answer.
                     self._answer(404, {"Content-Type": "text/plain"}, b"404 page not found\n")
-                elif behaviour in ("bare404", "redirect404", "html404-json-body"):
+                elif behaviour in (
+                    "bare404",
+                    "redirect404",
+                    "html404-json-body",
+                    "huge404",
+                    "trickle404",
+                ):
                     self._answer(404)
                 elif behaviour == "unmarked404-json-body":
                     self._answer(404, {"Content-Type": "application/json"})
@@ -73,6 +86,21 @@ class OddRegistry:
                     self._answer(404)
                 else:
                     self._answer(404)
+
+            def _trickle(self, body, piece=10, pause=0.5):
+                """The whole body, a few bytes at a time, each wait shorter than any
+                read timeout."""
+                self.send_response(404)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                try:
+                    for start in range(0, len(body), piece):
+                        self.wfile.write(body[start : start + piece])
+                        self.wfile.flush()
+                        time.sleep(pause)
+                except OSError:
+                    pass  # the client gave up, as it should
 
             def _answer(self, status, headers=None, body=b""):
                 self.send_response(status)
@@ -332,3 +360,64 @@ def test_a_token_service_answering_nonsense_is_a_registry_failure_not_a_crash(
     assert "answered without a token" in run.stderr
     assert "unexpected error" not in run.stderr
     assert "copying" not in run.stderr
+
+
+def test_an_error_body_sent_a_few_bytes_at_a_time_cannot_outlast_the_timeout(
+    stack, cli, repo_name, odd_registry
+):
+    stack.source_pusher().push_image(repo_name, "1.0", [4096], seed=repo_name)
+    started = time.monotonic()
+
+    run = cli(
+        "promote",
+        stack.source(repo_name, "1.0"),
+        "--destination",
+        f"{odd_registry.host}/ns/trickle404:1.0",
+        "--timeout",
+        "4",
+        env={"ECR_TO_DOCKER_INSECURE_REGISTRY": f"{stack.ecr.host},{odd_registry.host}"},
+    )
+    elapsed = time.monotonic() - started
+
+    assert run.returncode == 5, run.stderr
+    assert "was still sending its answer" in run.stderr
+    assert elapsed < 10, f"took {elapsed:.1f}s with --timeout 4"  # the body takes 500 s
+
+
+def test_a_huge_error_body_is_cut_not_held_whole(stack, repo_name, odd_registry):
+    stack.source_pusher().push_image(repo_name, "1.0", [4096], seed=repo_name)
+    environment = stack.environment(
+        ECR_TO_DOCKER_INSECURE_REGISTRY=f"{stack.ecr.host},{odd_registry.host}"
+    )
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ecr_to_docker",
+            "promote",
+            stack.source(repo_name, "1.0"),
+            "--destination",
+            f"{odd_registry.host}/ns/huge404:1.0",
+        ],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    peak_kib = 0
+    while process.poll() is None:
+        try:
+            with open(f"/proc/{process.pid}/status") as status:
+                for line in status:
+                    if line.startswith("VmHWM:"):
+                        peak_kib = max(peak_kib, int(line.split()[1]))
+        except OSError:
+            break
+        time.sleep(0.01)
+    stderr = process.stderr.read()
+    process.wait()
+
+    assert process.returncode == 5, stderr
+    assert "copying" not in stderr
+    assert "without the marks of a registry's answer" in stderr
+    assert peak_kib * 1024 < 80 * 1024 * 1024, f"peak {peak_kib} KiB for a 64 MiB body"
