@@ -21,12 +21,22 @@ MIN_SECRET_LENGTH = 8
 _secrets = set()
 
 
-def register_secret(value, username=None):
+# Words every result may hold: a password equal to one would, hidden, turn the result's
+# status into "<hidden>" (and tell the reader the password).
+OUTPUT_WORDS = frozenset(
+    ("promoted", "identical", "dry-run", "refused", "failed", "interrupted", "tagging")
+    + ("tagged", "invalid")
+)
+
+
+def register_secret(value, username=None, plain_words=()):
     """Remember a secret so that it is never printed; also its Basic-auth encodings, which
-    are hidden whatever the length of the secret itself (see MIN_SECRET_LENGTH)."""
+    are hidden whatever the secret itself is. The value itself is not hidden when it is
+    too plain to be (see too_plain_to_hide): `plain_words` are other values the output
+    holds openly (a namespace, a username)."""
     if not value:
         return
-    if len(value) >= MIN_SECRET_LENGTH:
+    if not too_plain_to_hide(value, plain_words):
         _secrets.add(value)
     if username is not None:
         pair = f"{username}:{value}".encode()
@@ -36,6 +46,12 @@ def register_secret(value, username=None):
 
 def too_short_to_hide(value):
     return 0 < len(value) < MIN_SECRET_LENGTH
+
+
+def too_plain_to_hide(value, plain_words=()):
+    """Whether hiding `value` would garble the output and point at it: too short, or
+    equal to a word the output holds anyway."""
+    return too_short_to_hide(value) or value in OUTPUT_WORDS or value in set(plain_words)
 
 
 def redact(text):

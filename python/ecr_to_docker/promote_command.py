@@ -303,7 +303,11 @@ def build_requests(args, environ=None):
         )
 
     _refuse(problems)
-    logs.register_secret(credentials.password, username=credentials.username)
+    logs.register_secret(
+        credentials.password,
+        username=credentials.username,
+        plain_words=_plain_words(credentials, environ),
+    )
     # Last, as it loads the AWS SDK: an AWS profile or config file that cannot work is
     # bad input too, found before any network call.
     ecr_login.check_configuration()
@@ -421,6 +425,7 @@ def _destination_credentials(environ):
         password = password.rstrip("\r\n")
     if ":" in username:
         raise InvalidInputError(f"{USERNAME_VARIABLE} must not contain ':'")
+    credentials = Credentials(username, password)
     if logs.too_short_to_hide(password):
         log.warning(
             "%s is shorter than %d characters: values this short are not hidden in logs "
@@ -428,7 +433,19 @@ def _destination_credentials(environ):
             PASSWORD_VARIABLE,
             logs.MIN_SECRET_LENGTH,
         )
-    return Credentials(username, password)
+    elif logs.too_plain_to_hide(password, _plain_words(credentials, environ)):
+        log.warning(
+            "%s is the username, the namespace or a word of this tool's results: it is not "
+            "hidden in logs (that would garble them); use a Docker Hub access token",
+            PASSWORD_VARIABLE,
+        )
+    return credentials
+
+
+def _plain_words(credentials, environ):
+    """Values the output holds openly, which a password equal to them cannot be hidden
+    from."""
+    return {credentials.username, environ.get(NAMESPACE_VARIABLE, "").strip()} - {""}
 
 
 def _destination(text, source, environ, what=None):
