@@ -64,6 +64,21 @@ def check_environment_values(parser):
         raise InvalidInputError("; ".join(_environment_problems))
 
 
+def _given_on_command_line(namespace):
+    if not hasattr(namespace, "given_flags"):
+        namespace.given_flags = set()
+    return namespace.given_flags
+
+
+def named(args, dest, flag, variable=None):
+    """How the user gave the value of `flag`, for a message about it: the flag, or the
+    variable it fell back to (`variable`, when not the flag's own ECR_TO_DOCKER_ name)."""
+    variable = variable or env_name(flag)
+    if dest in getattr(args, "given_flags", ()) or os.environ.get(variable, "") == "":
+        return flag
+    return variable
+
+
 class EnvDefault(argparse.Action):
     """An option whose default comes from ECR_TO_DOCKER_<FLAG> when that is set."""
 
@@ -85,6 +100,7 @@ class EnvDefault(argparse.Action):
             # somewhere the caller did not mean.
             parser.error(f"{option_string} was given an empty value")
         setattr(namespace, self.dest, values)
+        _given_on_command_line(namespace).add(self.dest)
 
 
 class EnvDefaultList(EnvDefault):

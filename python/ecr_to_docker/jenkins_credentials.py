@@ -29,7 +29,7 @@ import urllib.parse
 import jenkins
 import requests
 
-from ecr_to_docker import errors, logs
+from ecr_to_docker import cli, errors, logs
 from ecr_to_docker import jenkins_credential_xml as credential_xml
 from ecr_to_docker.deadline import seconds_from
 
@@ -94,7 +94,10 @@ def read_settings(args, environ=None):
         jenkins_user=values[JENKINS_USER],
         jenkins_token=values[JENKINS_API_TOKEN],
         folder=_folder(args.folder),
-        timeout=seconds_from(args.timeout, "--timeout"),
+        timeout=seconds_from(
+            args.timeout,
+            cli.named(args, "timeout", "--timeout", f"{cli.ENV_PREFIX}JENKINS_TIMEOUT"),
+        ),
         dry_run=bool(args.dry_run),
         keep_existing_secrets=bool(getattr(args, "keep_existing_secrets", False)),
         credentials=(

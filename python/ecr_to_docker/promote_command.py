@@ -12,7 +12,7 @@ import stat
 import time
 import urllib.parse
 
-from ecr_to_docker import copier, ecr_host, ecr_login, logs, parallel, reference
+from ecr_to_docker import cli, copier, ecr_host, ecr_login, logs, parallel, reference
 from ecr_to_docker.credentials import Credentials
 from ecr_to_docker.deadline import Deadline, retry_settings, seconds_from
 from ecr_to_docker.errors import EcrToDockerError, InvalidInputError
@@ -46,7 +46,7 @@ def run(args):
     # does not wait for them to load.
     if not batch:
         return _run_single(requests[0], report_path, timings)
-    return _run_batch(requests, report_path, timings, _jobs(args.jobs))
+    return _run_batch(requests, report_path, timings, _jobs(args))
 
 
 def _run_single(request, report_path, timings):
@@ -226,7 +226,7 @@ def build_requests(args, environ=None):
             "destination in --from-file ('SOURCE DEST' per line) or rely on the default"
         )
     if getattr(args, "jobs", None) is not None:
-        _jobs(args.jobs)
+        _jobs(args)
 
     # The images first: a mistyped SOURCE is the likeliest mistake, and its message is
     # the most useful one to see first.
@@ -256,7 +256,7 @@ def build_requests(args, environ=None):
         sources.append((where, source_text, source, registry, own_destination))
     _refuse(problems)
 
-    timeout = seconds_from(args.timeout, "--timeout")
+    timeout = seconds_from(args.timeout, cli.named(args, "timeout", "--timeout"))
     _check_aws_environment(environ)
     credentials = _destination_credentials(environ)
     report_path = _report_path(args.report)
@@ -390,13 +390,14 @@ def _read_image_list(path):
     return pairs
 
 
-def _jobs(text):
+def _jobs(args):
+    text, name = args.jobs, cli.named(args, "jobs", "--jobs")
     try:
         jobs = int(text)
     except (TypeError, ValueError):
-        raise InvalidInputError(f"--jobs {text!r} is not a whole number") from None
+        raise InvalidInputError(f"{name} {text!r} is not a whole number") from None
     if not 1 <= jobs <= 32:
-        raise InvalidInputError(f"--jobs must be between 1 and 32, not {jobs}")
+        raise InvalidInputError(f"{name} must be between 1 and 32, not {jobs}")
     return jobs
 
 

@@ -162,6 +162,13 @@ def run(trap, tmp_path):
         ([f"{ECR}/a:1", f"{ECR}/B:1"], {}, (), "must be lowercase"),
         ([f"{ECR}/a:1", "--jobs", "0"], {}, (), "--jobs must be between 1 and 32"),
         ([f"{ECR}/a:1", "--from-file", "/nonexistent"], {}, (), "cannot be read"),
+        (
+            [f"{ECR}/a:1", f"{ECR}/b:1"],
+            {"ECR_TO_DOCKER_JOBS": "0"},
+            (),
+            "ECR_TO_DOCKER_JOBS must be between 1 and 32",
+        ),
+        ([f"{ECR}/a:1"], {"ECR_TO_DOCKER_TIMEOUT": "soon"}, (), "ECR_TO_DOCKER_TIMEOUT 'soon'"),
     ],
     ids=[
         "uppercase-repo",
@@ -207,6 +214,8 @@ def run(trap, tmp_path):
         "second-source-invalid",
         "zero-jobs",
         "missing-list",
+        "zero-jobs-from-environment",
+        "timeout-word-from-environment",
     ],
 )
 def test_bad_input_exits_2_with_a_clear_message_before_any_connection(
@@ -275,7 +284,8 @@ def test_flags_fall_back_to_their_environment_variables(run):
     )
 
     assert result.code == 2
-    assert "--timeout 'x'" in result.stderr
+    # The value came from the variable, and the message names it.
+    assert "ECR_TO_DOCKER_TIMEOUT 'x'" in result.stderr
 
 
 def _args(**overrides):
