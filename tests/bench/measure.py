@@ -163,8 +163,7 @@ class StandInWatch:
 
 class _PeakMemorySampler(threading.Thread):
     """Reads VmHWM (peak resident set) of one process until it exits, and of each child of
-    it that is the same program (our command's ECR login worker, a fork of it), not of the
-    programs it runs (crane).
+    it that is the same program (a fork of it), not of the programs it runs (crane).
 
     The peak reported is the sum of those peaks: an upper bound of what they held at once,
     since each was at its peak at its own moment and the pages a fork shares with its

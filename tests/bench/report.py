@@ -349,10 +349,9 @@ def render(results):
         "- Wall time is from process start to exit, measured by the caller. Peak memory is "
         "the VmHWM of the started process, read from `/proc/<pid>/status` every 5 ms "
         "until it exits (VmHWM only grows, so a late sample still holds an earlier peak). "
-        "For our command it is the sum of the peaks of its Python processes, the command "
-        "and the ECR login worker it forks, but not of the crane it runs: an upper bound, "
-        "since each peaks at its own moment and the pages the fork shares with its parent "
-        "count twice. The "
+        "For our command it is its Python process, plus any fork of it that stays Python "
+        "(summed: an upper bound, since the pages a fork shares with its parent would "
+        "count twice), but not the crane it runs. The "
         "`ru_maxrss` that `wait4` reports is not used: a forked child keeps the high-water "
         "mark of the process that forked it, here the benchmark itself."
     )
@@ -426,7 +425,7 @@ def case_table(runs):
         peak = max(run["peak_rss"] for run in tool_runs)
         requests = requests_median(tool_runs)
         label = TOOL_LABELS.get(tool, tool)
-        memory = megabytes(peak) + (" (Python, with the login worker)" if tool == "ours" else "")
+        memory = megabytes(peak) + (" (Python only)" if tool == "ours" else "")
         lines.append(
             f"| {label} | {seconds(wall)} | {spread(tool_runs)} | "
             f"{ratio(wall / crane_wall)} | {cpu_text(tool_runs)} | {memory} | "
