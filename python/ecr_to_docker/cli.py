@@ -11,6 +11,11 @@ import os
 ENV_PREFIX = "ECR_TO_DOCKER_"
 
 EPILOG = """\
+retries:
+  reads are retried on connection errors, 429 and 5xx, ECR_TO_DOCKER_RETRIES times
+  (default 4), waiting at once, then ECR_TO_DOCKER_RETRY_BACKOFF seconds (default 0.5)
+  doubled per retry: 0, 1, 2, 4 s; a Retry-After is honoured within --timeout
+
 exit codes:
   0  promoted; or already there with the same digest under --if-exists skip-identical;
      or a dry run that found nothing in the way
