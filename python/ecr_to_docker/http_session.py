@@ -68,6 +68,12 @@ class LoggedRetry(Retry):
         log.warning(
             "retrying %s %s after %s in %.1fs (%s retries left)", method, path, cause, wait, left
         )
+        if response is not None:
+            # urllib3 reads the answer being retried to its end, to reuse the connection;
+            # only each wait for the next bytes is timed, so a body sent a byte at a time
+            # would hold the run past its deadline. Closing the connection ends that read
+            # at once; the retry opens a new one.
+            response.close()
         return retry
 
 
@@ -83,16 +89,24 @@ class _Session(requests.Session):
         self._settings_lock = threading.Lock()
 
     def merge_environment_settings(self, url, proxies, stream, verify, cert):
-        if proxies or stream is not None or verify is not None or cert is not None:
+        if proxies or verify is not None or cert is not None:
             return super().merge_environment_settings(url, proxies, stream, verify, cert)
         key = urllib.parse.urlsplit(url)[:2]  # scheme and host[:port]
         with self._settings_lock:
             settings = self._settings_by_host.get(key)
         if settings is None:
-            settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+            settings = super().merge_environment_settings(url, proxies, None, verify, cert)
             with self._settings_lock:
                 self._settings_by_host[key] = settings
-        return dict(settings, proxies=dict(settings["proxies"]))
+        # `stream` is the caller's own (or the session's), never the environment's.
+        stream = self.stream if stream is None else stream
+        return dict(settings, proxies=dict(settings["proxies"]), stream=stream)
+
+    def get_redirect_target(self, response):
+        # requests reads a redirect's whole body, untimed and unbounded, before following
+        # it, and even when told not to follow it. Redirects are followed by the registry
+        # client instead (registry._send_once), which reads every body in bounded pieces.
+        return None
 
 
 def build_session(deadline, retries=None, backoff=None):

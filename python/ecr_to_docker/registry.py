@@ -11,6 +11,7 @@ import json
 import re
 import threading
 import time
+import urllib.parse
 from dataclasses import dataclass
 from typing import Optional
 
@@ -140,17 +141,16 @@ class RegistryClient:
             headers["Authorization"] = self._credentials.basic_header()
         what = f"token request to {realm.split('?', 1)[0]}"
         requested_at = time.monotonic()
-        try:
-            response = self._session.get(
-                realm,
-                params=params,
-                headers=headers,
-                timeout=timeout_for(self._deadline, what),
-                stream=True,
-            )
-        except requests.RequestException as error:
-            raise RegistryError(f"{what} failed: {_describe(error)}") from None
-        response = _read_answer(response, "GET", self._deadline, realm.split("/")[2], what)
+        response = _request(
+            self._session,
+            self._deadline,
+            "GET",
+            realm,
+            what,
+            headers=headers,
+            params=params,
+            follow_redirects=True,
+        )
 
         if response.status_code in (401, 403):
             raise AuthenticationError(
@@ -338,21 +338,18 @@ class RegistryClient:
         headers = dict(headers or {})
         if authenticate and self._authorization:
             headers["Authorization"] = self._authorization
-        url = self._base + path
-        try:
-            response = self._session.request(
-                method,
-                url,
-                headers=headers,
-                data=data,
-                timeout=timeout_for(self._deadline, what),
-                allow_redirects=follow_redirects,
-                stream=True,  # read by _read_answer: bounded in size and in time
-            )
-        except requests.RequestException as error:
-            raise RegistryError(f"{what}: cannot reach {self.host}: {_describe(error)}") from None
-        log.debug("%s %s%s -> %s", method, self.host, path, response.status_code)
-        return _read_answer(response, method, self._deadline, self.host, what)
+        answer = _request(
+            self._session,
+            self._deadline,
+            method,
+            self._base + path,
+            what,
+            headers=headers,
+            data=data,
+            follow_redirects=follow_redirects,
+        )
+        log.debug("%s %s%s -> %s", method, self.host, path, answer.status_code)
+        return answer
 
     def _failure(self, response, what):
         status = response.status_code
@@ -405,6 +402,55 @@ class Answer:
 # smaller; a larger body is cut there, not held in memory whole.
 _MAX_BODY = _MAX_MANIFEST + 1
 _READ_CHUNK = 64 * 1024
+
+
+_REDIRECTS = (301, 302, 303, 307, 308)
+MAX_REDIRECTS = 5
+
+
+def _request(
+    session, deadline, method, url, what, *, headers, data=None, params=None, follow_redirects
+):
+    """Send one request and read its answer (see _read_answer), following redirects
+    here rather than in requests, which reads a redirect's body whole and untimed.
+    Credentials are not sent on to another host or from HTTPS down to HTTP."""
+    headers = dict(headers or {})
+    for _ in range(MAX_REDIRECTS + 1):
+        host = urllib.parse.urlsplit(url).netloc
+        try:
+            response = session.request(
+                method,
+                url,
+                headers=headers,
+                data=data,
+                params=params,
+                timeout=timeout_for(deadline, what),
+                allow_redirects=False,
+                stream=True,
+            )
+        except requests.RequestException as error:
+            raise RegistryError(f"{what}: cannot reach {host}: {_describe(error)}") from None
+        answer = _read_answer(response, method, deadline, host, what)
+        location = answer.headers.get("Location")
+        if not (follow_redirects and answer.status_code in _REDIRECTS and location):
+            return answer
+        target = urllib.parse.urljoin(response.url, location)
+        if not _same_origin_or_upgrade(response.url, target):
+            headers.pop("Authorization", None)
+        url, params = target, None  # the query, if any, is in the Location
+    raise RegistryError(f"{what}: more than {MAX_REDIRECTS} redirects, the last from {host}")
+
+
+def _same_origin_or_upgrade(old, new):
+    old, new = urllib.parse.urlsplit(old), urllib.parse.urlsplit(new)
+    if old.hostname != new.hostname:
+        return False
+    if old.scheme == new.scheme:
+        return old.port == new.port
+    # http to https on the same host and default ports, as requests allows too
+    return (old.scheme, new.scheme) == ("http", "https") and old.port in (None, 80) and (
+        new.port in (None, 443)
+    )
 
 
 def _read_answer(response, method, deadline, host, what):
@@ -513,15 +559,19 @@ def _jwt_granted_actions(token, repository):
 def blob_bytes(manifest_bytes):
     """What the blobs of an image manifest add up to (config and layers), in bytes; None
     for an index, whose platforms' sizes only their own manifests tell, or when a size is
-    missing or not a number."""
+    missing, negative or not a whole number."""
     document = json.loads(manifest_bytes)
     if not isinstance(document, dict) or "manifests" in document:
         return None
     blobs = [document.get("config")] + list(document.get("layers") or [])
     sizes = [blob.get("size") if isinstance(blob, dict) else None for blob in blobs]
-    if not all(isinstance(size, int) and not isinstance(size, bool) for size in sizes):
+    if not all(_is_size(size) for size in sizes):
         return None
     return sum(sizes)
+
+
+def _is_size(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def index_children(manifest_bytes, media_type):

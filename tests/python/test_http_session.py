@@ -32,8 +32,9 @@ def test_settings_read_once_per_host_are_those_requests_would_use(monkeypatch, e
         monkeypatch.setenv(name, value)
     ours, plain = _Session(), requests.Session()
     for url in URLS * 2:  # the second round comes from the cache
-        expected = plain.merge_environment_settings(url, {}, None, None, None)
-        assert ours.merge_environment_settings(url, {}, None, None, None) == expected, url
+        for stream in (None, True):  # the registry client streams every answer
+            expected = plain.merge_environment_settings(url, {}, stream, None, None)
+            assert ours.merge_environment_settings(url, {}, stream, None, None) == expected, url
 
 
 def test_the_cached_settings_cannot_be_changed_by_a_caller(monkeypatch):
