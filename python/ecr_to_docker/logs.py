@@ -7,6 +7,7 @@ through `redact`. Registering also covers the forms a secret travels in: the bas
 """
 
 import base64
+import urllib.parse
 import logging
 import sys
 
@@ -37,11 +38,21 @@ def register_secret(value, username=None, plain_words=()):
     if not value:
         return
     if not too_plain_to_hide(value, plain_words):
-        _secrets.add(value)
+        # Also as a server may echo it back: URL-encoded, or base64 on its own.
+        _secrets.update(_encodings(value))
     if username is not None:
-        pair = f"{username}:{value}".encode()
-        _secrets.add(base64.b64encode(pair).decode())
-        _secrets.add(base64.urlsafe_b64encode(pair).decode())
+        pair = f"{username}:{value}"
+        _secrets.update(form for form in _encodings(pair) if form != pair)
+
+
+def _encodings(value):
+    """`value` and the forms it takes on the wire: URL-encoded (form or path style), and
+    base64 (standard or URL-safe, with or without its padding)."""
+    forms = {value, urllib.parse.quote(value, safe=""), urllib.parse.quote_plus(value)}
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        encoded = encode(value.encode()).decode()
+        forms.update((encoded, encoded.rstrip("=")))
+    return forms
 
 
 def too_short_to_hide(value):

@@ -80,3 +80,23 @@ def test_json_keys_are_never_hidden():
     assert logs.redact_values({"status-secret-value": "status-secret-value"}) == {
         "status-secret-value": "<hidden>"
     }
+
+
+def test_a_password_is_hidden_in_the_forms_a_server_may_echo_it_in():
+    import urllib.parse
+
+    from ecr_to_docker import logs
+
+    password = "p4$$ `w0rd' with: all"
+    logs.register_secret(password, username="robot")
+    pair = f"robot:{password}".encode()
+    echoed = [
+        urllib.parse.quote(password, safe=""),
+        urllib.parse.quote_plus(password),
+        base64.b64encode(password.encode()).decode(),
+        base64.b64encode(pair).decode().rstrip("="),
+        base64.urlsafe_b64encode(pair).decode().rstrip("="),
+    ]
+
+    for form in echoed:
+        assert logs.redact(f"the server said {form}.") == "the server said <hidden>.", form
