@@ -215,22 +215,26 @@ class Promotion:
                 time.sleep(wait)
             _unless_stopping()
             window_started = time.monotonic()
-            existing = client.head_manifest(
-                request.destination.tag, what="reading the tag again before writing it again"
-            )
-            if existing is not None and existing.digest == source.digest:
-                log.info("the tag already holds %s: the write had landed", source.digest)
+            if self._write_landed(client, source, "reading the tag again before writing it again"):
                 return window_started
-            if existing is not None:
-                # Another image: refused (this raises), whatever --if-exists says.
-                self._tag_exists(source, existing, "after-unconfirmed-write")
         raise AssertionError("unreachable: the last attempt raises or returns")
+
+    def _write_landed(self, client, source, what):
+        """Read the tag after a write that got no clear answer: True when it holds our
+        image, False when it is absent. Another image there is refused (this raises),
+        whatever --if-exists says: another writer came first."""
+        existing = client.head_manifest(self.request.destination.tag, what=what)
+        if existing is None:
+            return False
+        if existing.digest != source.digest:
+            self._tag_exists(source, existing, "after-unconfirmed-write")  # raises
+        log.info("the tag holds %s: the write had landed", source.digest)
+        return True
 
     def _settle_unconfirmed_write(self, client, source, unconfirmed, why):
         """No further write: read the tag once, so that a write that landed is not
         reported as a failure (a rerun would then be refused with 3). Returns when the
         write window began if our image is there; raises otherwise."""
-        request = self.request
         if copier.stopping():
             raise unconfirmed
         log.warning(
@@ -240,19 +244,15 @@ class Promotion:
         )
         window_started = time.monotonic()
         try:
-            existing = client.head_manifest(
-                request.destination.tag, what="reading the tag after a write without answer"
-            )
-        except RegistryError as error:
+            what = "reading the tag after a write without answer"
+            landed = self._write_landed(client, source, what)
+        except RegistryError as error:  # not a refusal: that is no RegistryError
             raise TagWriteUnconfirmed(
                 f"{unconfirmed}; {why}, and reading the tag failed too ({error}): the tag may "
                 "or may not hold the image"
             ) from None
-        if existing is not None and existing.digest == source.digest:
-            log.info("the tag holds %s: the write had landed", source.digest)
+        if landed:
             return window_started
-        if existing is not None:
-            self._tag_exists(source, existing, "after-unconfirmed-write")  # raises
         raise TagWriteUnconfirmed(
             f"{unconfirmed}; {why}, and the tag is still absent: the image was copied by "
             "digest only, untagged"
@@ -505,8 +505,8 @@ _NOT_WRITTEN = {
     "after-copy": "the tag was not written (the image was copied by digest only, untagged)",
     # Our write got no clear answer and the tag now holds another image: if our write
     # landed at all, the other writer replaced it.
-    "after-unconfirmed-write": "the tag was not written again (the first write got no clear answer, "
-    "and the tag now holds another image)",
+    "after-unconfirmed-write": "the tag was not written again (the first write got no clear "
+    "answer, and the tag now holds another image)",
 }
 
 

@@ -200,11 +200,14 @@ class RegistryClient:
 
     # -- manifests --------------------------------------------------------------------
 
+    def _manifest_path(self, reference):
+        return f"/v2/{self.repository}/manifests/{reference}"
+
     def head_manifest(self, reference, what) -> Optional[ManifestInfo]:
         """The manifest's digest and type; None only when the registry clearly says 404."""
         response = self._send(
             "HEAD",
-            f"/v2/{self.repository}/manifests/{reference}",
+            self._manifest_path(reference),
             what=what,
             headers={"Accept": _ACCEPT},
         )
@@ -237,7 +240,7 @@ class RegistryClient:
         size = response.headers.get("Content-Length", "")
         return ManifestInfo(
             digest=digest,
-            media_type=response.headers.get("Content-Type", "").split(";")[0].strip(),
+            media_type=_media_type(response),
             # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
             size=int(size) if re.fullmatch(r"[0-9]{1,12}", size) else None,
         )
@@ -251,7 +254,7 @@ class RegistryClient:
         registry's errors are, and not a web page that happens to hold such a text."""
         response = self._send(
             "GET",
-            f"/v2/{self.repository}/manifests/{reference}",
+            self._manifest_path(reference),
             what=what,
             headers={"Accept": _ACCEPT},
             follow_redirects=False,
@@ -266,7 +269,7 @@ class RegistryClient:
         """The manifest's bytes, checked against the digest they were asked for."""
         response = self._send(
             "GET",
-            f"/v2/{self.repository}/manifests/{digest}",
+            self._manifest_path(digest),
             what=what,
             headers={"Accept": _ACCEPT},
         )
@@ -282,7 +285,7 @@ class RegistryClient:
         algorithm, expected = digest.split(":", 1)
         if hashlib.new(algorithm, body).hexdigest() != expected:
             raise RegistryError(f"{what}: the manifest served does not match its digest {digest}")
-        return body, response.headers.get("Content-Type", "").split(";")[0].strip()
+        return body, _media_type(response)
 
     def put_manifest(self, reference, body, media_type, what):
         """PUT the manifest under `reference`, once. An answer that leaves open whether it
@@ -291,7 +294,7 @@ class RegistryClient:
         try:
             response = self._send(
                 "PUT",
-                f"/v2/{self.repository}/manifests/{reference}",
+                self._manifest_path(reference),
                 what=what,
                 headers={"Content-Type": media_type},
                 data=body,
@@ -370,7 +373,7 @@ class RegistryClient:
 
 
 def _looks_like_a_web_page(response):
-    content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    content_type = _media_type(response).lower()
     return content_type in ("text/html", "application/xhtml+xml")
 
 
@@ -477,8 +480,13 @@ def _read_answer(response, method, deadline, host, what):
     return Answer(method, response.status_code, response.headers, b"".join(chunks)[:_MAX_BODY])
 
 
+def _media_type(response):
+    """The answer's Content-Type without its parameters (such as a charset)."""
+    return response.headers.get("Content-Type", "").split(";")[0].strip()
+
+
 def _is_json(response):
-    content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    content_type = _media_type(response).lower()
     return content_type == "application/json" or content_type.endswith("+json")
 
 

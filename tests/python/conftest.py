@@ -58,6 +58,15 @@ class CliRun:
         return json.loads(self.stdout)
 
 
+def start_command(arguments, environment, **options):
+    """Start `python -m ecr_to_docker ARGUMENTS`, for a test that acts on the run while it
+    goes on; output piped as text unless `options` say otherwise."""
+    options = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True, **options}
+    return subprocess.Popen(
+        [sys.executable, "-m", "ecr_to_docker", *arguments], env=environment, **options
+    )
+
+
 def run_cli(arguments, environment, watch_processes=False, timeout=120):
     """Run `python -m ecr_to_docker ARGUMENTS` with a private TMPDIR."""
     tmpdir = tempfile.mkdtemp(prefix="cli-tmp-")

@@ -435,14 +435,20 @@ def test_an_aws_configuration_that_cannot_work_exits_2_before_any_connection(
     assert "not-a-secret-access-key" not in result.stdout + result.stderr
 
 
-def test_every_bad_line_of_an_image_list_is_named_at_once(run, tmp_path):
+def _promote_list(run, tmp_path, text):
+    """`promote --from-file` of an image list holding `text`; the run and the list's path."""
     image_list = tmp_path / "release.txt"
-    image_list.write_text(
-        f"{ECR}/good:1.0\n{ECR}/Bad:1.0\n{ECR}/no-tag\n{ECR}/fine:2.0  docker.io/Team/x:1\n"
-        f"{ECR}/three:1.0 docker.io/team/three:1.0 extra\n"
-    )
+    image_list.write_text(text)
+    return run("promote", "--from-file", str(image_list)), image_list
 
-    result = run("promote", "--from-file", str(image_list))
+
+def test_every_bad_line_of_an_image_list_is_named_at_once(run, tmp_path):
+    result, image_list = _promote_list(
+        run,
+        tmp_path,
+        f"{ECR}/good:1.0\n{ECR}/Bad:1.0\n{ECR}/no-tag\n{ECR}/fine:2.0  docker.io/Team/x:1\n"
+        f"{ECR}/three:1.0 docker.io/team/three:1.0 extra\n",
+    )
 
     assert result.code == 2, result.stderr
     assert "4 images cannot be promoted as given" in result.stderr
@@ -474,10 +480,7 @@ def test_every_bad_line_of_an_image_list_is_named_at_once(run, tmp_path):
     ],
 )
 def test_one_tag_spelt_two_ways_in_one_list_is_refused(run, tmp_path, first, second):
-    image_list = tmp_path / "release.txt"
-    image_list.write_text(f"{ECR}/a:1 {first}\n{ECR}/b:1 {second}\n")
-
-    result = run("promote", "--from-file", str(image_list))
+    result, _ = _promote_list(run, tmp_path, f"{ECR}/a:1 {first}\n{ECR}/b:1 {second}\n")
 
     assert result.code == 2, result.stderr
     assert "each destination tag can be published once" in result.stderr
@@ -488,13 +491,12 @@ def test_one_tag_spelt_two_ways_in_one_list_is_refused(run, tmp_path, first, sec
 def test_a_digest_only_line_without_dest_says_to_add_one_with_the_other_bad_lines(
     run, tmp_path
 ):
-    image_list = tmp_path / "release.txt"
-    image_list.write_text(
+    result, _ = _promote_list(
+        run,
+        tmp_path,
         f"{ECR}/app@sha256:{'a' * 64}\n{ECR}/Bad:1\n"
-        f"{ECR}/other@sha256:{'b' * 64} docker.io/team/other\n"
+        f"{ECR}/other@sha256:{'b' * 64} docker.io/team/other\n",
     )
-
-    result = run("promote", "--from-file", str(image_list))
 
     assert result.code == 2, result.stderr
     assert "add a DEST with the tag to publish under after it on this line" in result.stderr

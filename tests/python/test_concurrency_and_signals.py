@@ -46,23 +46,7 @@ def reliability_document(request):
 
 
 def _promote(routes, stack, source, destination, *extra):
-    environment = stack.environment(
-        **routes.environment_overrides(),
-        ECR_TO_DOCKER_RETRIES="2",
-        ECR_TO_DOCKER_RETRY_BACKOFF="0.05",
-    )
-    return evidence.start_cli(
-        [
-            "promote",
-            routes.source(source, TAG),
-            "--destination",
-            routes.destination(destination, TAG),
-            "--timeout",
-            "60",
-            *extra,
-        ],
-        environment,
-    )
+    return evidence.start_promotion(routes, stack, source, destination, TAG, *extra)
 
 
 def _tag_head(repository, nth, action):

@@ -4,20 +4,19 @@ and the run's time budget holds even against a registry that never answers."""
 import json
 import signal
 import subprocess
-import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from conftest import start_command
 from standins import processes
 
 
-class OddRegistry:
-    """A registry-shaped server whose repository name chooses how it misbehaves."""
+class _LoopbackServer:
+    """A server of this test's own on 127.0.0.1; `_handler()` gives its handler class."""
 
     def __init__(self):
-        self.manifest_requests = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.host = f"127.0.0.1:{self.server.server_address[1]}"
@@ -27,10 +26,33 @@ class OddRegistry:
         self.server.shutdown()
         self.server.server_close()
 
+
+class _Answering(BaseHTTPRequestHandler):
+    def _answer(self, status, headers=None, body=b""):
+        self.send_response(status)
+        headers = dict(headers or {})
+        headers.setdefault("Content-Length", str(len(body)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+class OddRegistry(_LoopbackServer):
+    """A registry-shaped server whose repository name chooses how it misbehaves."""
+
+    def __init__(self):
+        self.manifest_requests = []
+        super().__init__()
+
     def _handler(self):
         registry = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(_Answering):
             def do_GET(self):
                 if self.path == "/v2/":
                     return self._answer(200, {"Docker-Distribution-API-Version": "registry/2.0"})
@@ -109,19 +131,6 @@ class OddRegistry:
                         time.sleep(pause)
                 except OSError:
                     pass  # the client gave up, as it should
-
-            def _answer(self, status, headers=None, body=b""):
-                self.send_response(status)
-                headers = dict(headers or {})
-                headers.setdefault("Content-Length", str(len(body)))
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
 
         return Handler
 
@@ -248,21 +257,9 @@ def test_an_aborted_batch_stops_every_copy_and_removes_every_credentials_directo
             lines.write(f"{source} {stack.destination(f'{repo_name}-{name}', '1')}\n")
     temporary = tmp_path / "tmp"
     temporary.mkdir()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "ecr_to_docker",
-            "promote",
-            "--jobs",
-            "2",
-            "--from-file",
-            str(image_list),
-        ],
-        env=stack.environment(CRANE=str(slow_crane), TMPDIR=str(temporary)),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    process = start_command(
+        ["promote", "--jobs", "2", "--from-file", str(image_list)],
+        stack.environment(CRANE=str(slow_crane), TMPDIR=str(temporary)),
     )
     sleepers = processes.wait_for_children(process.pid, "sleep", count=2)
 
@@ -293,7 +290,7 @@ def test_a_plain_http_registry_not_named_insecure_fails_with_the_way_out(stack, 
     assert json.loads(run.stdout)["status"] == "failed"
 
 
-class GarbageTokenService:
+class GarbageTokenService(_LoopbackServer):
     """A token-auth registry whose token service answers nonsense, chosen by repository:
     the scope's repository name picks the body."""
 
@@ -305,20 +302,10 @@ class GarbageTokenService:
         "null": b"null",
     }
 
-    def __init__(self):
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        self.host = f"127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
-
     def _handler(self):
         service = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(_Answering):
             def do_GET(self):
                 if self.path == "/v2/":
                     challenge = f'Bearer realm="http://{service.host}/token",service="odd"'
@@ -328,17 +315,6 @@ class GarbageTokenService:
                     body = GarbageTokenService.BODIES.get(name, b"{}")
                     return self._answer(200, {"Content-Type": "application/json"}, body)
                 self._answer(404)
-
-            def _answer(self, status, headers=None, body=b""):
-                self.send_response(status)
-                for name, value in (headers or {}).items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
 
         return Handler
 
@@ -400,20 +376,11 @@ def test_a_huge_error_body_is_cut_not_held_whole(stack, repo_name, odd_registry)
     environment = stack.environment(
         ECR_TO_DOCKER_INSECURE_REGISTRY=f"{stack.ecr.host},{odd_registry.host}"
     )
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "ecr_to_docker",
-            "promote",
-            stack.source(repo_name, "1.0"),
-            "--destination",
-            f"{odd_registry.host}/ns/huge404:1.0",
-        ],
-        env=environment,
+    destination = f"{odd_registry.host}/ns/huge404:1.0"
+    process = start_command(
+        ["promote", stack.source(repo_name, "1.0"), "--destination", destination],
+        environment,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
     )
     peak_kib = 0
     while process.poll() is None:

@@ -5,10 +5,9 @@ import json
 import os
 import shutil
 import signal
-import subprocess
-import sys
 
 import pytest
+from conftest import start_command
 from standins import processes
 from standins import stack as standin
 from standins.token_server import TOKEN_LIFETIME
@@ -446,12 +445,8 @@ def test_a_signal_during_the_copy_stops_crane_and_removes_the_credentials(
     stack.source_pusher().push_image(repo_name, "1.0", [24 * MiB] * 4, seed=repo_name)
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
-    environment = stack.environment(TMPDIR=str(tmpdir))
-    process = subprocess.Popen(
+    process = start_command(
         [
-            sys.executable,
-            "-m",
-            "ecr_to_docker",
             "promote",
             stack.source(repo_name, "1.0"),
             "--destination",
@@ -459,10 +454,7 @@ def test_a_signal_during_the_copy_stops_crane_and_removes_the_credentials(
             "--report",
             str(tmp_path / "report.json"),
         ],
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        stack.environment(TMPDIR=str(tmpdir)),
     )
     crane_pid = processes.wait_for_children(process.pid, "crane")[0]
 
@@ -485,20 +477,14 @@ def test_a_hangup_ignored_by_whoever_started_the_command_stays_ignored(stack, re
     digest, _, _ = stack.source_pusher().push_image(
         repo_name, "1.0", [24 * MiB] * 2, seed=repo_name
     )
-    process = subprocess.Popen(
+    process = start_command(
         [
-            sys.executable,
-            "-m",
-            "ecr_to_docker",
             "promote",
             stack.source(repo_name, "1.0"),
             "--destination",
             stack.destination(repo_name, "1.0"),
         ],
-        env=stack.environment(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        stack.environment(),
         preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN),
     )
     processes.wait_for_children(process.pid, "crane")

@@ -17,23 +17,8 @@ from standins.stack import HUB_NAMESPACE
 TAG = "1.0"
 
 
-def _promote(routes, stack, source, destination):
-    environment = stack.environment(
-        **routes.environment_overrides(),
-        ECR_TO_DOCKER_RETRIES="2",
-        ECR_TO_DOCKER_RETRY_BACKOFF="0.05",
-    )
-    return evidence.start_cli(
-        [
-            "promote",
-            routes.source(source, TAG),
-            "--destination",
-            routes.destination(destination, TAG),
-            "--timeout",
-            "60",
-        ],
-        environment,
-    )
+def _promote(routes, stack, source, destination, retries="2"):
+    return evidence.start_promotion(routes, stack, source, destination, TAG, retries=retries)
 
 
 def _tag_put(repository, action):
@@ -115,26 +100,13 @@ def test_a_tag_write_answered_503_is_sent_again_once_the_tag_is_still_free(fault
     assert tag_requests == ["HEAD", "HEAD", "PUT", "HEAD", "PUT", "HEAD"]
 
 
-def _promote_without_retries(routes, stack, source, destination):
-    environment = stack.environment(
-        **routes.environment_overrides(), ECR_TO_DOCKER_RETRIES="0"
-    )
-    arguments = [
-        "promote",
-        routes.source(source, TAG),
-        "--destination",
-        routes.destination(destination, TAG),
-    ]
-    return evidence.start_cli(arguments, environment).finish()
-
-
 def test_a_write_without_answer_and_no_retry_left_is_settled_by_one_read(fault_stack):
     name = "tag-write-lost-no-retry"
     repository = f"{HUB_NAMESPACE}/{name}"
     digest, _, _ = fault_stack.source_pusher().push_image(f"a/{name}", TAG, [4096], seed=name)
     with fault_stack.routes() as routes:
         routes.hub.add(_tag_put(repository, ResetConnection()))
-        run = _promote_without_retries(routes, fault_stack, f"a/{name}", name)
+        run = _promote(routes, fault_stack, f"a/{name}", name, retries="0").finish()
         writes = routes.hub.tag_writes(repository, TAG)
     _, final = evidence.destination_state(fault_stack.hub, repository, TAG)
 

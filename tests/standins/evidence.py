@@ -131,6 +131,26 @@ def run_cli(arguments, environment, timeout=300):
     return start_cli(arguments, environment).finish(timeout)
 
 
+def start_promotion(routes, stack, source, destination, tag, *extra, retries="2"):
+    """Start `promote SOURCE:TAG --destination DESTINATION:TAG` through the fault proxy's
+    `routes`, with short retry waits so that a retried fault costs the test little."""
+    environment = stack.environment(
+        **routes.environment_overrides(),
+        ECR_TO_DOCKER_RETRIES=retries,
+        ECR_TO_DOCKER_RETRY_BACKOFF="0.05",
+    )
+    arguments = [
+        "promote",
+        routes.source(source, tag),
+        "--destination",
+        routes.destination(destination, tag),
+        "--timeout",
+        "60",
+        *extra,
+    ]
+    return start_cli(arguments, environment)
+
+
 class _Watcher:
     """One thread that scans /proc for every run being watched, however many run at once:
     it records the command lines of each run and of its children, and crane's ids."""
