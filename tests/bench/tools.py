@@ -11,6 +11,8 @@ import tempfile
 
 from standins.stack import HUB_PASSWORD, HUB_USER
 
+TOKEN_THEN_CRANE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "token_then_crane.py")
+
 # Per image, what a hand-written pipeline stage does: log in to both registries with a
 # fresh docker configuration, look at the destination tag, copy. There is no AWS CLI
 # here, so the ECR password is the one the stand-in's token carries, given like the
@@ -140,9 +142,18 @@ class Tools:
             self.plain_environment(HOME=self.regctl_home),
         )
 
+    def token_then_crane(self, source, destination):
+        # The command's own interpreter, so that it imports the same SDK from the same place.
+        python = os.path.join(os.path.dirname(shutil.which("ecr-to-docker")), "python")
+        environment = self.ours_environment()
+        environment["CRANE"] = self.crane_path
+        return ([python, TOKEN_THEN_CRANE, source, destination], environment)
+
     def single_image_command(self, tool, source, destination, report_path):
         if tool == "ours":
             return self.ours(source, destination, report_path)
+        if tool == "floor":
+            return self.token_then_crane(source, destination)
         return getattr(self, tool)(source, destination)
 
     # -- many images ------------------------------------------------------------------
