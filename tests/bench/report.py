@@ -226,7 +226,7 @@ def judge_targets(results):
                 f"{ratio(value)} ({seconds(ours)} vs {seconds(loop)}; "
                 f"{rounds_text(paired_ratios(loop_runs, four_runs))})",
                 value >= BATCH_SPEEDUP_FLOOR,
-                f"met, {share:.0f} % above the floor"
+                f"met, {share:.0f} % to spare"
                 if value >= BATCH_SPEEDUP_FLOOR
                 else f"missed by {BATCH_SPEEDUP_FLOOR - value:.2f}× ({-share:.0f} %)",
             )
@@ -394,6 +394,13 @@ def render(results):
         "(crane, for ours), and, apart, what the stand-ins spent meanwhile (both registry "
         "processes, and the benchmark's own process, which runs the token service and "
         "moto): on two cores, a busy machine is a limit no tool can pass."
+    )
+    add(
+        "- crane asks every destination but Docker Hub itself (`index.docker.io`) to mount "
+        "each blob from the source's repository. The stand-in refuses with a 401 (twice, "
+        "with a token request between, when crane holds a password rather than a token), "
+        "and crane then uploads the blob. On Docker Hub crane skips the attempt. Every "
+        "crane-based run here (ours, crane, the floor, both loops) pays it for every blob."
     )
     add(
         "- The token stand-in signs with its key loaded once, so that its own cost stays "
@@ -752,8 +759,8 @@ def explain_misses(results, missed):
                 text += (
                     f": on this machine the {LARGE_RATIO_LIMIT:.2f}× target lies below that "
                     f"floor, because the whole copy of the large image over loopback takes "
-                    f"crane only {seconds(crane)}, and the token alone is "
-                    f"{(floor - crane) / crane * 100:.0f} % of that. "
+                    f"crane only {seconds(crane)}, and fetching the token in a fresh "
+                    f"interpreter adds {(floor - crane) / crane * 100:.0f} % to it. "
                 )
             else:
                 text += (
@@ -883,6 +890,20 @@ def targets_in_tension(results):
         (run["cpu"] + run["server_cpu"]) / cores for run in runs["ours --jobs 4"]
     )
     images = batch.get("size", 20)
+    if "floor" in large and median_wall(large["floor"]) > LARGE_RATIO_LIMIT * crane_large:
+        above_floor = max(0.0, ours_large - median_wall(large["floor"]))
+        loop_after = loop - images * above_floor
+        batch_after = four - above_floor
+        return (
+            f"Meeting {LARGE_RATIO_LIMIT:.2f}× on the large image would take "
+            f"{seconds(cut_needed)} off each run ({seconds(ours_large)} against "
+            f"{seconds(LARGE_RATIO_LIMIT * crane_large)}), more than the "
+            f"{seconds(above_floor)} between ours and the floor: no cut of ours gets there. "
+            "Cutting ours all the way down to the floor would take that much off each of the "
+            f"loop's {images} runs and off the batch once: the loop would take about "
+            f"{seconds(loop_after)} and the batch about {seconds(batch_after)} "
+            f"({loop_after / batch_after:.2f}×, against {loop / four:.2f}× now)."
+        )
     if cut_needed <= 0:
         return (
             f"On this run the large image is within 1.10× crane ({ours_large / crane_large:.3f}×)"
