@@ -132,6 +132,75 @@ def _stop_children():
         copier.stop_all()
 
 
+def _stop_leftover_children(grace_seconds=1.0):
+    """Stop every process this run started that is still there. crane runs are stopped and
+    waited for by now; what can be left is a program the AWS SDK started and waits for
+    without a time limit, such as a `credential_process` that hangs, when --timeout ended
+    the run. Without this it would go on running on the agent after we exit.
+
+    Only the console script does this: there every child is ours."""
+    import os
+    import time
+
+    children = _children()
+    if not children:
+        return
+    for child in children:
+        _signal(child, signal.SIGTERM)
+    deadline = time.monotonic() + grace_seconds
+    while children and time.monotonic() < deadline:
+        time.sleep(0.02)
+        children = [child for child in children if not _reaped(child)]
+    for child in children:
+        _signal(child, signal.SIGKILL)
+        _reaped(child)
+    from ecr_to_docker import logs
+
+    logs.get("main").warning(
+        "stopped a program this run had started and that was still running (such as an "
+        "AWS credential_process that did not answer)"
+    )
+
+
+def _children():
+    """The processes this one started that have not been reaped (Linux /proc; elsewhere
+    none are found)."""
+    import os
+
+    found = []
+    try:
+        threads = os.listdir("/proc/self/task")
+    except OSError:
+        return found
+    for thread in threads:
+        try:
+            with open(f"/proc/self/task/{thread}/children") as listing:
+                found += [int(pid) for pid in listing.read().split()]
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def _signal(pid, signum):
+    import os
+
+    try:
+        os.kill(pid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _reaped(pid):
+    """Reap `pid` if it has ended; whether it is gone."""
+    import os
+
+    try:
+        finished, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return finished == pid
+
+
 def run():
     """The console script: `main`, then an immediate exit.
 
@@ -149,6 +218,7 @@ def run():
     import logging
     import os
 
+    _stop_leftover_children()
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()

@@ -340,6 +340,75 @@ def test_credentials_that_come_through_sts_log_in(stack, cli, repo_name, tmp_pat
     assert "base-secret-access-key" not in run.stdout + run.stderr
 
 
+def _credential_process_profile(tmp_path, script):
+    """An AWS profile whose keys come from `python3 SCRIPT` (the AWS SDK's credential_process),
+    and the environment that selects it."""
+    program = tmp_path / "credentials.py"
+    program.write_text(script)
+    config = tmp_path / "config"
+    config.write_text(f"[profile promoter]\ncredential_process = python3 {program}\n")
+    return {
+        "AWS_ACCESS_KEY_ID": None,
+        "AWS_SECRET_ACCESS_KEY": None,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_PROFILE": "promoter",
+        "AWS_CONFIG_FILE": str(config),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-credentials-file"),
+    }
+
+
+def test_keys_from_a_credential_process_log_in(stack, cli, repo_name, tmp_path):
+    stack.source_pusher().push_image(repo_name, "1.0", [2048], seed=repo_name)
+    env = _credential_process_profile(
+        tmp_path,
+        "import json\n"
+        "print(json.dumps({'Version': 1, 'AccessKeyId': 'process-key-id',\n"
+        "                  'SecretAccessKey': 'process-secret-access-key'}))\n",
+    )
+
+    run = promote(cli, stack, repo_name, "1.0", "--dry-run", env=env)
+
+    assert run.returncode == 0, run.stderr
+    assert "logged in to ECR" in run.stderr
+    assert "process-secret-access-key" not in run.stdout + run.stderr
+
+
+def test_a_failing_credential_process_is_exit_4(stack, cli, repo_name, tmp_path):
+    stack.source_pusher().push_image(repo_name, "1.0", [2048], seed=repo_name)
+    env = _credential_process_profile(
+        tmp_path, "import sys\nsys.exit('the SSO session has expired; log in again')\n"
+    )
+
+    run = promote(cli, stack, repo_name, "1.0", env=env)
+
+    assert run.returncode == 4, run.stderr
+    assert "AWS credentials could not be obtained" in run.stderr
+    assert "the SSO session has expired" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert not stack.hub.has_repository(destination_repository(repo_name))
+
+
+def test_a_credential_process_that_hangs_is_stopped_with_the_run(stack, cli, repo_name, tmp_path):
+    # botocore starts it and waits for it without a time limit; --timeout ends the run,
+    # and the process must not outlive it on the agent.
+    stack.source_pusher().push_image(repo_name, "1.0", [2048], seed=repo_name)
+    pid_file = tmp_path / "pid"
+    env = _credential_process_profile(
+        tmp_path,
+        f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+        "time.sleep(600)\n",
+    )
+
+    run = promote(cli, stack, repo_name, "1.0", "--timeout", "4", env=env)
+
+    assert run.returncode == 5, run.stderr
+    assert "did not answer within the run's time budget" in run.stderr
+    assert "stopped a program this run had started" in run.stderr
+    hung = int(pid_file.read_text())
+    assert processes.wait_until_gone(hung, seconds=5), "the credential_process outlived the run"
+    assert not stack.hub.has_repository(destination_repository(repo_name))
+
+
 # -- the environment it runs in --------------------------------------------------------
 
 
