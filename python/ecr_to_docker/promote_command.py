@@ -40,8 +40,12 @@ IMAGES_IN_FLIGHT_PER_COPY = 2
 
 def run(args):
     timings = Timings()
-    with timings.phase("validate"):
-        requests, report_path, batch = build_requests(args)
+    try:
+        with timings.phase("validate"):
+            requests, report_path, batch = build_requests(args)
+    except InvalidInputError as error:
+        _report_refused_input(args, error, timings)
+        raise
     # The promotion and its HTTP client are imported only below: input that is refused
     # does not wait for them to load.
     if not batch:
@@ -259,7 +263,7 @@ def build_requests(args, environ=None):
     timeout = seconds_from(args.timeout, cli.named(args, "timeout", "--timeout"))
     _check_aws_environment(environ)
     credentials = _destination_credentials(environ)
-    report_path = _report_path(args.report)
+    report_path = _report_path(args.report, getattr(args, "from_file", None))
     insecure = frozenset(_host(item) for item in args.insecure_registry or [])
     crane = copier.find_crane()
     retry_settings()  # refuse a malformed tuning variable now, not mid-run
@@ -485,13 +489,18 @@ def _destination(text, source, environ, what=None):
     return reference.parse(f"docker.io/{namespace}/{image_name}:{source.tag}", what="destination")
 
 
-def _report_path(path):
+def _report_path(path, image_list=None):
     """The report's path, proven writable now: finding out after the promotion would
     leave a published image with a failed run."""
     if not path:
         return None
     if path.endswith(os.sep) or os.path.isdir(path):
         raise InvalidInputError(f"--report {path!r} is a directory; name a file")
+    if image_list and _same_file(path, image_list):
+        # The report replaces its file at the end: the release's list would be lost.
+        raise InvalidInputError(
+            f"--report {path!r} is the image list given to --from-file; name another file"
+        )
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise InvalidInputError(f"--report {path!r}: the directory {directory} does not exist")
@@ -512,6 +521,26 @@ def _report_path(path):
     except OSError as error:
         raise InvalidInputError(f"--report {path!r} cannot be written: {error.strerror}") from None
     return path
+
+
+def _report_refused_input(args, error, timings):
+    """Write --report for input that was refused too, when the report's own path is
+    usable: a pipeline that reads or archives the report finds the reason there."""
+    if not getattr(args, "report", None):
+        return
+    try:
+        path = _report_path(args.report, getattr(args, "from_file", None))
+    except InvalidInputError:
+        return  # the report's path may be what was refused
+    result = {"status": error.status, "error": logs.redact(error), "exit_code": error.exit_code}
+    write_report(path, result, timings)
+
+
+def _same_file(first, second):
+    try:
+        return os.path.samefile(first, second)
+    except OSError:  # one of them does not exist (yet): not the same file
+        return False
 
 
 def _temporary_report_path(path):

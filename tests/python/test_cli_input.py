@@ -512,3 +512,31 @@ def test_a_digest_only_source_among_several_says_to_list_it_with_a_dest(run):
     assert "list it in --from-file with a DEST" in result.stderr
     assert result.connections == 0
 
+
+
+def test_refused_input_is_written_to_the_report_too(run, tmp_path):
+    # A pipeline that reads or archives the report finds why the run stopped.
+    report = tmp_path / "report.json"
+
+    result = run("promote", f"{ECR}/Edp/App:1", "--report", str(report))
+
+    assert result.code == 2
+    assert result.connections == 0
+    written = json.loads(report.read_text())
+    assert written["status"] == "invalid"
+    assert written["exit_code"] == 2
+    assert "must be lowercase" in written["error"]
+    assert "secret-password-value" not in report.read_text()
+    assert not [name for name in os.listdir(tmp_path) if name.endswith(".tmp")]
+
+
+def test_a_report_that_would_replace_the_image_list_is_refused(run, tmp_path):
+    image_list = tmp_path / "release.txt"
+    text = f"{ECR}/a:1\n{ECR}/b:1\n"
+    image_list.write_text(text)
+
+    result = run("promote", "--from-file", str(image_list), "--report", str(image_list))
+
+    assert result.code == 2
+    assert "is the image list given to --from-file" in result.stderr
+    assert image_list.read_text() == text
