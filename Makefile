@@ -1,13 +1,14 @@
 # make demo   - start local stand-in registries, promote a multi-platform image, show the refusal
 # make test   - every test: Python (end to end against the stand-ins) and Groovy (Gradle)
 # make bench  - the benchmark (docs/BENCHMARKS.md)
+# make reliability - the fault, concurrency and abort tests alone, refreshing docs/RELIABILITY.md
 # make standins - keep the demo's stand-in registries running to try the command by hand
 
 SHELL := /bin/bash
 PYTHON := .venv/bin/python
 TOOLS_ENV := PATH="$(CURDIR)/.tools/bin:$(CURDIR)/.venv/bin:$$PATH" CRANE="$(CURDIR)/.tools/bin/crane"
 
-.PHONY: setup demo standins test test-python test-groovy bench clean
+.PHONY: setup demo standins test test-python test-groovy bench reliability clean
 
 setup:
 	@bash scripts/install-dependencies.sh
@@ -25,6 +26,10 @@ test-python:
 
 test-groovy:
 	gradle --no-daemon --console=plain cleanTest test
+
+reliability: setup
+	UPDATE_EVIDENCE=1 $(TOOLS_ENV) $(PYTHON) -m pytest \
+		tests/python/test_faults.py tests/python/test_concurrency_and_signals.py
 
 bench: setup
 	@bash scripts/install-bench-tools.sh

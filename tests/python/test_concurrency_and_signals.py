@@ -9,7 +9,8 @@ Signals: SIGTERM and SIGINT (a Jenkins abort) delivered while each phase's reque
 flight, and at evenly spread moments of a whole run, leave no temporary credentials and
 no crane behind.
 
-Each group writes its section of docs/RELIABILITY.md when all of its cases ran.
+Each group writes its section of RELIABILITY.md when all of its cases ran (build/ under
+`make test`, docs/ under `make reliability`).
 """
 
 import json

@@ -9,7 +9,8 @@ matching request from then on (persistent).
 
 The cells run at the same time (most of their time is spent waiting on retries and
 timeouts), each with its own repository and proxies; the parametrized tests then check
-one cell each. When the whole matrix ran, docs/RELIABILITY.md gets its table.
+one cell each. When the whole matrix ran, RELIABILITY.md gets its table (build/ under
+`make test`, docs/ under `make reliability`).
 """
 
 import json
