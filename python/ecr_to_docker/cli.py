@@ -13,8 +13,8 @@ ENV_PREFIX = "ECR_TO_DOCKER_"
 EPILOG = """\
 retries:
   reads are retried on connection errors, 429 and 5xx, ECR_TO_DOCKER_RETRIES times
-  (default 4), waiting at once, then ECR_TO_DOCKER_RETRY_BACKOFF seconds (default 0.5)
-  doubled per retry: 0, 1, 2, 4 s; a Retry-After is honoured within --timeout
+  (default 4): the first retry at once, retry n after ECR_TO_DOCKER_RETRY_BACKOFF x 2^(n-1)
+  seconds (default 0.5: 0, 1, 2, 4 s); a Retry-After is honoured within --timeout
 
 exit codes:
   0  promoted; or already there with the same digest under --if-exists skip-identical;
@@ -147,12 +147,12 @@ class EnvFlag(argparse.Action):
         setattr(namespace, self.dest, True)
 
 
-def _add_verbose(parser):
+def _add_verbose(parser, what="each HTTP request, retry and crane line"):
     parser.add_argument(
         "-v",
         "--verbose",
         action=EnvFlag,
-        help="log each HTTP request, retry and crane line (debug level; secrets stay hidden)",
+        help=f"log {what} (debug level; secrets stay hidden)",
     )
 
 
@@ -192,7 +192,7 @@ def _add_promote(subparsers):
         action=EnvDefault,
         default="4",
         metavar="N",
-        help="how many images to copy at once when there are several (default 4)",
+        help="how many images to copy at once when there are several (default 4, at most 32)",
     )
     parser.add_argument(
         "--destination",
@@ -325,7 +325,7 @@ exit codes:
         metavar="SECONDS",
         help="timeout of each HTTP request to Jenkins, in seconds (default 30)",
     )
-    _add_verbose(parser)
+    _add_verbose(parser, "each HTTP request to Jenkins and each retry")
 
 
 def build_parser():
