@@ -35,6 +35,7 @@ from ecr_to_docker.registry import (
     Credentials,
     ManifestInfo,
     RegistryClient,
+    TokenExpired,
     blob_bytes,
     index_children,
 )
@@ -185,7 +186,9 @@ class Promotion:
         refused as if the second check had found it."""
         request = self.request
         retries, backoff = retry_settings()
-        for retry_number in range(1, retries + 2):
+        retry_number = 0
+        token_renewed = False
+        while True:
             try:
                 client.put_manifest(
                     request.destination.tag,
@@ -194,7 +197,17 @@ class Promotion:
                     what=f"writing the tag {request.destination}",
                 )
                 return window_started
+            except TokenExpired as expired:
+                # The token ran out during the copy; the write was refused, not made. A new
+                # token costs a round trip to the token service, so the tag is looked at
+                # again (below) before the next write: one round trip at most between.
+                if token_renewed:
+                    raise expired.refusal from None
+                token_renewed = True
+                log.info("the destination token expired before the tag write; renewing it")
+                client.renew_token()
             except TagWriteUnconfirmed as unconfirmed:
+                retry_number += 1
                 wait = unconfirmed.retry_after
                 if wait is None:
                     wait = backoff_seconds(retry_number, backoff)
@@ -217,7 +230,6 @@ class Promotion:
             window_started = time.monotonic()
             if self._write_landed(client, source, "reading the tag again before writing it again"):
                 return window_started
-        raise AssertionError("unreachable: the last attempt raises or returns")
 
     def _write_landed(self, client, source, what):
         """Read the tag after a write that got no clear answer: True when it holds our
@@ -345,7 +357,9 @@ class Promotion:
             client.login(["pull", "push"])
         with self.timings.phase("destination_check"):
             existing = client.head_manifest(
-                request.destination.tag, what=f"checking the destination {request.destination}"
+                request.destination.tag,
+                what=f"checking the destination {request.destination}",
+                confirm_absence=True,
             )
         return client, existing
 

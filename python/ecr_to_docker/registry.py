@@ -47,6 +47,17 @@ OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 MANIFEST_MEDIA_TYPES = (DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_MANIFEST, OCI_INDEX)
 INDEX_MEDIA_TYPES = (DOCKER_MANIFEST_LIST, OCI_INDEX)
 _ACCEPT = ", ".join(MANIFEST_MEDIA_TYPES)
+# Whatever a destination tag may hold, also kinds this tool never copies (signed schema 1,
+# OCI artifacts): a registry may answer 404 for a manifest of a type it was not asked for,
+# and a tag that holds one is taken, all the same.
+_ACCEPT_ANY = ", ".join(
+    (
+        *MANIFEST_MEDIA_TYPES,
+        "application/vnd.docker.distribution.manifest.v1+prettyjws",
+        "application/vnd.docker.distribution.manifest.v1+json",
+        "application/vnd.oci.artifact.manifest.v1+json",
+    )
+)
 # Registry error bodies are read only up to this size: they are diagnostics, not data.
 _MAX_ERROR_BODY = 2048
 _MAX_MANIFEST = 4 * 1024 * 1024
@@ -55,6 +66,15 @@ _DIGEST = re.compile(r"sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}")
 
 _PING_LOCK = threading.Lock()
 _PING_ANSWERS = {}
+
+
+class TokenExpired(Exception):
+    """A 401 to a write: the Bearer token ran out (during a long copy). `refusal` is what
+    to raise if a new token gets the same answer."""
+
+    def __init__(self, refusal):
+        super().__init__(str(refusal))
+        self.refusal = refusal
 
 
 @dataclass(frozen=True)
@@ -80,6 +100,7 @@ class RegistryClient:
         self._actions = ()
         self._token = None
         self._token_expires = 0.0  # time.monotonic() when self._token stops being valid
+        self._accept = _ACCEPT_ANY if role == "destination" else _ACCEPT
 
     # -- authentication ---------------------------------------------------------------
 
@@ -176,6 +197,10 @@ class RegistryClient:
         self._token_expires = requested_at + _token_lifetime(body)
         log.debug("got a %s token for %s", ",".join(self._actions), self.repository)
 
+    def renew_token(self):
+        """A new Bearer token for the same scope (after TokenExpired)."""
+        self._fetch_token()
+
     def token_lasting(self, seconds):
         """The Bearer token this client holds for the repository, if the registry hands out
         tokens and this one stays valid for at least `seconds` more; otherwise None."""
@@ -203,13 +228,18 @@ class RegistryClient:
     def _manifest_path(self, reference):
         return f"/v2/{self.repository}/manifests/{reference}"
 
-    def head_manifest(self, reference, what) -> Optional[ManifestInfo]:
-        """The manifest's digest and type; None only when the registry clearly says 404."""
+    def head_manifest(self, reference, what, confirm_absence=False) -> Optional[ManifestInfo]:
+        """The manifest's digest and type; None only when the registry clearly says 404.
+
+        `confirm_absence`: a 404 counts only when a GET of the same manifest says so too,
+        in a registry's own words. The check before a promotion asks for it: there a
+        wrong "absent" would overwrite a published tag, and a HEAD has no body to say why
+        it found nothing."""
         response = self._send(
             "HEAD",
             self._manifest_path(reference),
             what=what,
-            headers={"Accept": _ACCEPT},
+            headers={"Accept": self._accept},
         )
         if response.status_code == 404:
             if _looks_like_a_web_page(response):
@@ -218,6 +248,8 @@ class RegistryClient:
                     f"{what}: {self.host} answered 404 with a web page, not as a registry "
                     "does; refusing to treat the tag as absent"
                 )
+            if confirm_absence:
+                return self._absent_by_get(reference, what)
             if _answered_by_a_registry(response) or self._unknown_by_error_code(reference, what):
                 return None
             raise RegistryError(
@@ -245,6 +277,30 @@ class RegistryClient:
             size=int(size) if re.fullmatch(r"[0-9]{1,12}", size) else None,
         )
 
+    def _absent_by_get(self, reference, what):
+        """After a HEAD's 404: None when a GET confirms the manifest is unknown; the
+        manifest's digest when the GET finds one after all; an error otherwise."""
+        response = self._get_manifest_unredirected(reference, what)
+        if _unknown_manifest(response):
+            return None
+        if response.status_code == 200:
+            digest = response.headers.get("Docker-Content-Digest", "")
+            if not _DIGEST.fullmatch(digest):
+                digest = "sha256:" + hashlib.sha256(response.content).hexdigest()
+            log.warning(
+                "%s: %s answered 404 to a HEAD of %s but a GET found %s; the tag is taken",
+                what,
+                self.host,
+                reference,
+                digest,
+            )
+            return ManifestInfo(digest=digest, media_type=_media_type(response))
+        raise RegistryError(
+            f"{what}: {self.host} answered 404 to a HEAD of the tag, and a GET did not confirm "
+            f"it in a registry's words (HTTP {response.status_code}, no MANIFEST_UNKNOWN "
+            "error); refusing to treat the tag as absent"
+        )
+
     def _unknown_by_error_code(self, reference, what):
         """Whether a GET of the manifest is a registry's 404 naming the manifest or the
         repository unknown: its body says what a HEAD's cannot.
@@ -252,17 +308,15 @@ class RegistryClient:
         The GET is not redirected: a redirect could lead to another tag's or another
         server's 404, which says nothing about this tag. The answer must be JSON, as a
         registry's errors are, and not a web page that happens to hold such a text."""
-        response = self._send(
+        return _unknown_manifest(self._get_manifest_unredirected(reference, what))
+
+    def _get_manifest_unredirected(self, reference, what):
+        return self._send(
             "GET",
             self._manifest_path(reference),
             what=what,
-            headers={"Accept": _ACCEPT},
+            headers={"Accept": self._accept},
             follow_redirects=False,
-        )
-        return (
-            response.status_code == 404
-            and _is_json(response)
-            and bool(_error_codes(response) & {"MANIFEST_UNKNOWN", "NAME_UNKNOWN"})
         )
 
     def get_manifest(self, digest, what):
@@ -289,7 +343,8 @@ class RegistryClient:
 
     def put_manifest(self, reference, body, media_type, what):
         """PUT the manifest under `reference`, once. An answer that leaves open whether it
-        was written (429, 5xx, none at all) raises TagWriteUnconfirmed: the caller reads
+        was written (429, 5xx, none at all) raises TagWriteUnconfirmed, and a 401 from a
+        registry that hands out tokens raises TokenExpired: either way the caller reads
         the tag before deciding to write again."""
         try:
             response = self._send(
@@ -298,16 +353,21 @@ class RegistryClient:
                 what=what,
                 headers={"Content-Type": media_type},
                 data=body,
+                renew_expired_token=False,
             )
         except RegistryError as error:
             raise TagWriteUnconfirmed(str(error)) from None
+        if response.status_code == 401 and self._bearer is not None:
+            raise TokenExpired(self._failure(response, what))
         if response.status_code in RETRY_STATUSES:
             raise TagWriteUnconfirmed(
                 str(self._failure(response, what)),
                 retry_after=retry_after_seconds(response),
                 cause=f"HTTP {response.status_code}",
             )
-        if response.status_code not in (200, 201):
+        # 201 is what the API specifies; any 2xx says the write was taken, and the tag is
+        # read back afterwards in any case.
+        if not 200 <= response.status_code < 300:
             raise self._failure(response, what)
         return response.headers.get("Docker-Content-Digest")
 
@@ -322,16 +382,23 @@ class RegistryClient:
         headers=None,
         data=None,
         follow_redirects=None,
+        renew_expired_token=True,
     ):
         """`follow_redirects`: by default only a GET follows them (a registry may send a
-        manifest from another host)."""
+        manifest from another host). `renew_expired_token`: on a 401, fetch a new token
+        and send again; a write turns it off, to look at the tag again in between."""
         if follow_redirects is None:
             follow_redirects = method == "GET"
         arguments = (method, path, what, authenticate, headers, data, follow_redirects)
         response = self._send_once(*arguments)
         # Tokens are short-lived (Docker Hub's last five minutes); a 401 after a long
         # copy means "expired", so fetch a new one once and try again.
-        if response.status_code == 401 and authenticate and self._bearer is not None:
+        if (
+            response.status_code == 401
+            and authenticate
+            and renew_expired_token
+            and self._bearer is not None
+        ):
             log.info("the %s registry token expired; fetching a new one", self.role)
             self._fetch_token()
             response = self._send_once(*arguments)
@@ -488,6 +555,15 @@ def _media_type(response):
 def _is_json(response):
     content_type = _media_type(response).lower()
     return content_type == "application/json" or content_type.endswith("+json")
+
+
+def _unknown_manifest(response):
+    """A registry's 404 naming the manifest or the repository unknown, as JSON."""
+    return (
+        response.status_code == 404
+        and _is_json(response)
+        and bool(_error_codes(response) & {"MANIFEST_UNKNOWN", "NAME_UNKNOWN"})
+    )
 
 
 def _answered_by_a_registry(response):

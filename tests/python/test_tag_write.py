@@ -11,7 +11,7 @@ import json
 import time
 
 from standins import evidence
-from standins.fault_proxy import Answer, ResetConnection, Rule
+from standins.fault_proxy import Answer, ReplaceStatus, ResetConnection, Rule
 from standins.stack import HUB_NAMESPACE
 
 TAG = "1.0"
@@ -96,8 +96,9 @@ def test_a_tag_write_answered_503_is_sent_again_once_the_tag_is_still_free(fault
     assert "reading the tag again" in run.stderr
     assert writes == [digest]
     assert final == digest
-    # check, second check, the 503'd write, the fresh look, the write, the read-back
-    assert tag_requests == ["HEAD", "HEAD", "PUT", "HEAD", "PUT", "HEAD"]
+    # check (its 404 confirmed by a GET), second check, the 503'd write, the fresh look,
+    # the write, the read-back
+    assert tag_requests == ["HEAD", "GET", "HEAD", "PUT", "HEAD", "PUT", "HEAD"]
 
 
 def test_a_write_without_answer_and_no_retry_left_is_settled_by_one_read(fault_stack):
@@ -131,3 +132,56 @@ def test_a_write_refused_with_a_wait_longer_than_the_timeout_says_the_tag_is_abs
     assert "the tag is still absent" in run.stderr
     assert writes == [] and final is None
 
+
+
+_EXPIRED = Answer(
+    401,
+    b'{"errors":[{"code":"UNAUTHORIZED","message":"token expired"}]}',
+    (("Content-Type", "application/json"),),
+)
+
+
+def test_a_tag_write_refused_401_gets_a_new_token_and_a_fresh_look_before_writing(fault_stack):
+    # The token ran out during the copy. Renewing it takes a round trip to the token
+    # service, so the tag is read again before the write is sent again.
+    name = "tag-write-token-expired"
+    repository = f"{HUB_NAMESPACE}/{name}"
+    digest, _, _ = fault_stack.source_pusher().push_image(f"a/{name}", TAG, [4096], seed=name)
+    with fault_stack.routes() as routes:
+        routes.hub.add(_tag_put(repository, _EXPIRED))
+        run = _promote(routes, fault_stack, f"a/{name}", name).finish()
+        tag_path = f"/v2/{repository}/manifests/{TAG}"
+        calls = [(e.method, e.target) for e in routes.hub.exchanges if e.target == tag_path]
+        writes = routes.hub.tag_writes(repository, TAG)
+
+    assert run.returncode == 0, run.stderr
+    assert "renewing it" in run.stderr
+    first_put = calls.index(("PUT", tag_path))
+    assert calls[first_put + 1 :][:2] == [("HEAD", tag_path), ("PUT", tag_path)]
+    assert writes == [digest]
+
+
+def test_a_tag_write_refused_401_again_with_a_new_token_is_exit_4(fault_stack):
+    name = "tag-write-refused-401"
+    repository = f"{HUB_NAMESPACE}/{name}"
+    fault_stack.source_pusher().push_image(f"a/{name}", TAG, [4096], seed=name)
+    with fault_stack.routes() as routes:
+        routes.hub.add(Rule("PUT", rf"/v2/{repository}/manifests/1\.0", _EXPIRED))
+        run = _promote(routes, fault_stack, f"a/{name}", name).finish()
+        writes = routes.hub.tag_writes(repository, TAG)
+
+    assert run.returncode == 4, run.stderr
+    assert writes == []
+
+
+def test_a_tag_write_answered_202_counts_as_written_and_is_read_back(fault_stack):
+    # The API says 201; a registry that accepts the write with another 2xx has taken it.
+    name = "tag-write-202"
+    repository = f"{HUB_NAMESPACE}/{name}"
+    digest, _, _ = fault_stack.source_pusher().push_image(f"a/{name}", TAG, [4096], seed=name)
+    with fault_stack.routes() as routes:
+        routes.hub.add(_tag_put(repository, ReplaceStatus(202)))
+        run = _promote(routes, fault_stack, f"a/{name}", name).finish()
+
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["destination_digest"] == digest

@@ -85,6 +85,16 @@ class StallResponse:
         return "response stalled"
 
 
+@dataclass(frozen=True)
+class ReplaceStatus:
+    """The request reaches the upstream; its answer comes back with another status."""
+
+    status: int
+
+    def describe(self):
+        return f"status replaced by {self.status}"
+
+
 class Hold:
     """Stop the matching request until `release` is set (or `limit` seconds pass), then
     forward it. `arrived` is set when a matching request is being held; with `party`,
@@ -335,17 +345,19 @@ def _handler_for(proxy):
             except (OSError, HTTPException) as error:
                 proxy._record(self.command, self.path, f"upstream failed: {type(error).__name__}")
                 return self._reset()
+            status = action.status if isinstance(action, ReplaceStatus) else None
             try:
-                self._relay(response)
+                self._relay(response, status)
             finally:
                 upstream.close()
 
-        def _relay(self, response):
+        def _relay(self, response, status=None):
             payload = b"" if self.command == "HEAD" else response.read()
-            proxy._record(self.command, self.path, str(response.status))
+            status = status or response.status
+            proxy._record(self.command, self.path, str(status))
             if proxy.collect_tokens and response.status == 200:
                 proxy._record_tokens(payload)
-            self.send_response_only(response.status, response.reason)
+            self.send_response_only(status, response.reason if status == response.status else None)
             for name, value in response.getheaders():
                 lower = name.lower()
                 if lower in _HOP_BY_HOP or lower == "content-length":
