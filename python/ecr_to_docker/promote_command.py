@@ -358,6 +358,11 @@ def _source_destination_pairs(args, environ):
     return pairs
 
 
+# Anything in a line of an image list but text, spaces and tabs: control characters and
+# the Unicode line and paragraph separators.
+_ODD_CHARACTER = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+
+
 def _read_image_list(path):
     # A regular file only: a FIFO would block the run before its deadline starts, and a
     # device such as /dev/zero would be read until memory runs out.
@@ -372,18 +377,30 @@ def _read_image_list(path):
             f"--from-file {path!r} is larger than {_MAX_IMAGE_LIST_BYTES // 1024} KiB"
         )
     try:
-        # utf-8-sig: files saved by Windows editors start with a byte-order mark.
-        with open(path, encoding="utf-8-sig") as image_list:
-            lines = image_list.read().splitlines()
+        # utf-8-sig: files saved by Windows editors start with a byte-order mark. No
+        # newline translation: a line ends at "\n" (or "\r\n") and nowhere else.
+        with open(path, encoding="utf-8-sig", newline="") as image_list:
+            lines = image_list.read().split("\n")
     except (OSError, UnicodeDecodeError) as error:
         raise InvalidInputError(f"--from-file {path!r} cannot be read: {error}") from None
     pairs = []
     for number, line in enumerate(lines, start=1):
-        content = line.split("#", 1)[0].strip()
+        line = line[:-1] if line.endswith("\r") else line
+        where = f"line {number} of {path}: "
+        # str.splitlines() and str.split() would also break at a vertical tab, a form
+        # feed or U+2028, turning one line's DEST into another image's SOURCE.
+        odd = _ODD_CHARACTER.search(line)
+        if odd:
+            problem = (
+                f"holds the control character {odd.group()!r}; separate SOURCE and DEST "
+                "with spaces or tabs, one image per line"
+            )
+            pairs.append((where, None, None, problem))
+            continue
+        content = line.split("#", 1)[0].strip(" \t")
         if not content:
             continue
-        fields = content.split()
-        where = f"line {number} of {path}: "
+        fields = re.split(r"[ \t]+", content)
         if len(fields) > 2:
             problem = f"expected 'SOURCE [DEST]', found {len(fields)} fields"
             pairs.append((where, None, None, problem))

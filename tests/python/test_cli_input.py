@@ -540,3 +540,33 @@ def test_a_report_that_would_replace_the_image_list_is_refused(run, tmp_path):
     assert result.code == 2
     assert "is the image list given to --from-file" in result.stderr
     assert image_list.read_text() == text
+
+
+@pytest.mark.parametrize("separator", ["\x0b", "\x0c", "\x1c", "\x85", "\u2028", "\r"])
+def test_a_line_with_a_control_character_is_refused_not_split(run, tmp_path, separator):
+    # Python's splitlines() breaks lines at these too: one line's DEST would become
+    # another image's SOURCE, and that SOURCE would go to the default destination.
+    image_list = tmp_path / "release.txt"
+    image_list.write_text(
+        f"{ECR}/edp/a:1 docker.io/team/a:1\n{ECR}/edp/b:1{separator}docker.io/team/b:1\n",
+        encoding="utf-8",
+        newline="",
+    )
+
+    result = run("promote", "--from-file", str(image_list))
+
+    assert result.code == 2, result.stderr
+    assert f"line 2 of {image_list}: holds the control character" in result.stderr
+    assert result.connections == 0
+
+
+def test_tabs_separate_source_and_dest(monkeypatch, tmp_path):
+    monkeypatch.setenv("CRANE", "/bin/true")
+    image_list = tmp_path / "images.txt"
+    image_list.write_text(f"\t{ECR}/edp/a:1\t\tdocker.io/team/a:1\t# tab-separated\n")
+
+    requests, _, _ = promote_command.build_requests(
+        _args(sources=[], from_file=str(image_list), jobs="2"), ENVIRONMENT
+    )
+
+    assert [str(r.destination) for r in requests] == ["docker.io/team/a:1"]
