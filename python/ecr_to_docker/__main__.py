@@ -73,7 +73,7 @@ def _main(argv):
     logs.setup(verbose=args.verbose)
     log = logs.get("main")
     try:
-        cli.check_environment_values(parser)
+        cli.check_environment_values(parser, args.command)
         if args.command == "promote":
             from ecr_to_docker import promote_command
 

@@ -36,7 +36,7 @@ _TRUE_WORDS = ("1", "true", "yes", "on")
 _FALSE_WORDS = ("", "0", "false", "no", "off")
 # Problems found in ECR_TO_DOCKER_* variables while the parser is built; reported by
 # check_environment_values() once logging is set up, as usage errors (exit 2).
-_environment_problems = []
+_environment_problems = {}  # variable -> what is wrong with its value
 
 
 def env_name(flag):
@@ -56,17 +56,24 @@ class ArgumentParser(argparse.ArgumentParser):
         super().error(message)
 
 
-def _add_problem(problem):
+def _add_problem(variable, problem):
     # Both commands read some variables (-v); each problem is worth saying once.
-    if problem not in _environment_problems:
-        _environment_problems.append(problem)
+    _environment_problems.setdefault(variable, problem)
 
 
-def check_environment_values(parser):
+def check_environment_values(parser, command):
+    """Refuse a bad value in a variable that `command` reads; the other command's
+    variables are none of its business."""
     from ecr_to_docker.errors import InvalidInputError
 
-    if _environment_problems:
-        raise InvalidInputError("; ".join(_environment_problems))
+    read = {
+        getattr(action, "env_variable", None)
+        for subparsers in parser._subparsers._group_actions
+        for action in subparsers.choices[command]._actions
+    }
+    problems = [problem for variable, problem in _environment_problems.items() if variable in read]
+    if problems:
+        raise InvalidInputError("; ".join(problems))
 
 
 def _given_on_command_line(namespace):
@@ -79,7 +86,7 @@ def named(args, dest, flag, variable=None):
     """How the user gave the value of `flag`, for a message about it: the flag, or the
     variable it fell back to (`variable`, when not the flag's own ECR_TO_DOCKER_ name)."""
     variable = variable or env_name(flag)
-    if dest in getattr(args, "given_flags", ()) or os.environ.get(variable, "") == "":
+    if dest in getattr(args, "given_flags", ()) or not os.environ.get(variable, "").strip():
         return flag
     return variable
 
@@ -89,13 +96,16 @@ class EnvDefault(argparse.Action):
 
     def __init__(self, option_strings, dest, default=None, help=None, env=None, **kwargs):
         variable = env or env_name(option_strings[-1])
-        # Set but empty counts as not set: the Jenkins step passes every variable, blank
+        self.env_variable = variable
+        # Set but blank counts as not set: the Jenkins step passes every variable, blank
         # when unused.
-        if os.environ.get(variable, "") != "":
+        if os.environ.get(variable, "").strip():
             default = os.environ[variable]
             choices = kwargs.get("choices")
             if choices and default not in choices:
-                _add_problem(f"{variable}={default!r} is not one of {', '.join(choices)}")
+                _add_problem(
+                    variable, f"{variable}={default!r} is not one of {', '.join(choices)}"
+                )
         help = f"{help} [env: {variable}]" if help else f"[env: {variable}]"
         super().__init__(option_strings, dest, default=default, help=help, **kwargs)
 
@@ -134,11 +144,14 @@ class EnvFlag(argparse.Action):
 
     def __init__(self, option_strings, dest, help=None, env=None, **kwargs):
         variable = env or env_name(option_strings[-1])
+        self.env_variable = variable
         word = os.environ.get(variable, "").strip().lower()
         default = word in _TRUE_WORDS
         if word not in _TRUE_WORDS + _FALSE_WORDS:
             _add_problem(
-                f"{variable}={os.environ[variable]!r} is neither true/1/yes/on nor false/0/no/off"
+                variable,
+                f"{variable}={os.environ[variable]!r} is neither true/1/yes/on nor "
+                "false/0/no/off",
             )
         help = f"{help} [env: {variable}]"
         super().__init__(option_strings, dest, nargs=0, default=default, help=help, **kwargs)

@@ -25,14 +25,22 @@ class Deadline:
         return min(seconds, left)
 
 
+# The longest time limit taken: a week. Far above any promotion, and far below what the
+# timeouts of threads and sockets can hold (a few billion seconds).
+LONGEST_SECONDS = 7 * 24 * 3600
+
+
 def seconds_from(text, flag):
-    """A positive, finite number of seconds given as `flag`, or InvalidInputError."""
+    """A positive number of seconds, at most a week, given as `flag`; or InvalidInputError."""
     try:
         value = float(text)
     except (TypeError, ValueError):
         raise InvalidInputError(f"{flag} {text!r} is not a number of seconds") from None
-    if not 0 < value < float("inf"):  # also false for NaN
-        raise InvalidInputError(f"{flag} must be a positive number of seconds, not {text!r}")
+    if not 0 < value <= LONGEST_SECONDS:  # also false for NaN and infinity
+        raise InvalidInputError(
+            f"{flag} must be a number of seconds above 0 and at most {LONGEST_SECONDS} "
+            f"(a week), not {text!r}"
+        )
     return value
 
 

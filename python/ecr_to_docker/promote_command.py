@@ -436,6 +436,15 @@ def _destination_credentials(environ):
             "Docker Hub username and password (or access token); in Jenkins the ecrToDocker "
             "step binds them from the dockerCredentialsId credential"
         )
+    for name, value in ((USERNAME_VARIABLE, username), (PASSWORD_VARIABLE, password)):
+        # Bytes that are not UTF-8 reach Python as lone surrogates, which no HTTP header
+        # can carry. Neither the value nor the offending byte is shown.
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidInputError(
+                f"{name} is not valid UTF-8 text; set it again from the credential's source"
+            ) from None
     # Secret values pasted into Jenkins often end in a newline, which no Docker Hub
     # username or password can contain; the middle of a password is left untouched.
     if username != username.strip():
@@ -499,7 +508,9 @@ def _destination(text, source, environ, what=None):
             "Hub namespace (user or organization) to publish into; in Jenkins the ecrToDocker "
             "step binds it from the repoCredentialsID credential"
         )
-    reference.validate_path_component(namespace, what=NAMESPACE_VARIABLE)
+    # Not repeated in the message: the ecrToDocker step reads it from a Secret text
+    # credential, and prints the message where Jenkins no longer masks that secret.
+    reference.validate_path_component(namespace, what=NAMESPACE_VARIABLE, show=False)
     if not source.tag:
         raise InvalidInputError(_DIGEST_ONLY_HINT["single"])
     image_name = source.repository.rsplit("/", 1)[-1]

@@ -80,12 +80,15 @@ def validate_tag(tag, what="tag"):
     return tag
 
 
-def validate_path_component(component, what):
+def validate_path_component(component, what, show=True):
+    """`show`: whether a message may repeat the value. Not for one read from a secret
+    credential: what was pasted there by mistake may be a token."""
+    named = f"{what} {component!r}" if show else what
     if component != component.lower() and _PATH_COMPONENT.fullmatch(component.lower()):
-        raise InvalidInputError(f"{what} {component!r} must be lowercase")
+        raise InvalidInputError(f"{named} must be lowercase")
     if not _PATH_COMPONENT.fullmatch(component):
         raise InvalidInputError(
-            f"{what} {component!r} is not valid: use lowercase letters and digits, "
+            f"{named} is not valid: use lowercase letters and digits, "
             "separated by single '.', '_', '__' or runs of '-'"
         )
     return component

@@ -119,8 +119,9 @@ def run(trap, tmp_path):
         ),
         ([f"{ECR}/app:1", "--destination", "docker.io/Team/app:1"], {}, (), "must be lowercase"),
         ([f"{ECR}/app:1", "--timeout", "soon"], {}, (), "not a number of seconds"),
-        ([f"{ECR}/app:1", "--timeout", "-5"], {}, (), "positive number"),
-        ([f"{ECR}/app:1", "--timeout", "nan"], {}, (), "positive number"),
+        ([f"{ECR}/app:1", "--timeout", "-5"], {}, (), "above 0 and at most 604800"),
+        ([f"{ECR}/app:1", "--timeout", "nan"], {}, (), "above 0 and at most 604800"),
+        ([f"{ECR}/app:1", "--timeout", "1e10"], {}, (), "above 0 and at most 604800"),
         ([f"{ECR}/app:1", "--report", "/nonexistent/dir/r.json"], {}, (), "does not exist"),
         ([f"{ECR}/app:1", "--ecr-registry-id", "42"], {}, (), "12-digit AWS account"),
         ([f"{ECR}/app:1"], {"CRANE": "/nonexistent/crane"}, (), "go install github.com/google"),
@@ -194,6 +195,7 @@ def run(trap, tmp_path):
         "timeout-word",
         "timeout-negative",
         "timeout-nan",
+        "timeout-beyond-a-week",
         "report-directory-missing",
         "short-registry-id",
         "crane-missing",
@@ -570,3 +572,72 @@ def test_tabs_separate_source_and_dest(monkeypatch, tmp_path):
     )
 
     assert [str(r.destination) for r in requests] == ["docker.io/team/a:1"]
+
+
+@pytest.mark.parametrize("variable", ["DOCKERHUB_USERNAME", "DOCKERHUB_PASSWORD"])
+def test_credentials_that_are_not_utf8_are_refused_without_showing_them(trap, tmp_path, variable):
+    # subprocess takes bytes for the environment; a str would be encoded as UTF-8 first.
+    environment = {
+        b"PATH": os.environ["PATH"].encode(),
+        b"HOME": str(tmp_path).encode(),
+        b"AWS_ENDPOINT_URL": f"http://{trap.host}".encode(),
+        b"AWS_ACCESS_KEY_ID": b"not-a-key-id",
+        b"AWS_SECRET_ACCESS_KEY": b"not-a-secret-access-key",
+        b"DOCKERHUB_USERNAME": b"someone",
+        b"DOCKERHUB_PASSWORD": b"secret-password-value",
+        b"DOCKERHUB_NAMESPACE": b"team",
+        b"CRANE": os.environ.get("CRANE", "/bin/true").encode(),
+    }
+    environment[variable.encode()] = b"secret-\xff-value-xyz"
+    before = trap.connections
+
+    completed = subprocess.run(
+        [sys.executable, "-m", "ecr_to_docker", "promote", f"{ECR}/app:1"],
+        env=environment,
+        capture_output=True,
+        timeout=60,
+    )
+
+    assert completed.returncode == 2, completed.stderr
+    assert f"{variable} is not valid UTF-8".encode() in completed.stderr
+    assert b"value-xyz" not in completed.stdout + completed.stderr
+    assert trap.connections == before
+
+
+def test_a_blank_variable_counts_as_unset(run, tmp_path):
+    # ECR_TO_DOCKER_REPORT=' ' would otherwise name a report file ' ' (and a report is
+    # written for refused input too).
+    result = run("promote", f"{ECR}/Edp/App:1", env={"ECR_TO_DOCKER_REPORT": "  "})
+
+    assert result.code == 2
+    assert "must be lowercase" in result.stderr
+    assert not os.path.exists("  ") and not os.path.exists(tmp_path / "  ")
+
+
+@pytest.mark.parametrize(
+    "command, variable",
+    [
+        (
+            ["promote", f"{ECR}/app:1", "--dry-run", "--timeout", "soon"],
+            "ECR_TO_DOCKER_JENKINS_DRY_RUN",
+        ),
+        (["jenkins-credentials", "--jenkins-url", "ftp://x"], "ECR_TO_DOCKER_DRY_RUN"),
+    ],
+    ids=["promote", "jenkins-credentials"],
+)
+def test_a_bad_value_in_the_other_commands_variable_is_none_of_its_business(
+    run, command, variable
+):
+    result = run(*command, env={variable: "maybe"})
+
+    assert result.code == 2
+    assert variable not in result.stderr
+
+
+def test_an_invalid_namespace_is_not_repeated_in_the_message(run):
+    # A token pasted into the namespace credential by mistake must not reach the log.
+    result = run("promote", f"{ECR}/app:1", env={"DOCKERHUB_NAMESPACE": "dckr_pat_Q2xNz8vX9kLm"})
+
+    assert result.code == 2
+    assert "DOCKERHUB_NAMESPACE must be lowercase" in result.stderr
+    assert "Q2xNz8vX9kLm" not in result.stdout + result.stderr
