@@ -261,7 +261,7 @@ def _add_promote(subparsers):
         action=EnvDefault,
         default="1800",
         metavar="SECONDS",
-        help="upper bound for the whole run, in seconds (default 1800)",
+        help="upper bound for the whole run, in seconds (default 1800, at most a week)",
     )
     _add_verbose(parser)
 
