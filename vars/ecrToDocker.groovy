@@ -16,32 +16,47 @@ def call(Map arguments = [:]) {
         error("ecrToDocker: ${problem.message}")
     }
 
-    EcrToDockerLauncher launcher = new EcrToDockerLauncher(
-        pwd(tmp: true), libraryResource(EcrToDockerLauncher.VERSION_RESOURCE))
-    writeFile(file: launcher.scriptPath, text: libraryResource(EcrToDockerLauncher.SCRIPT_RESOURCE))
-    if (resolved.batch) {
-        // A file rather than arguments: the script stays a constant whatever the images are.
-        writeFile(file: launcher.imageListPath, text: resolved.images.fileText())
-    }
+    // A call ID of its own: parallel branches of one build share the temporary directory.
+    EcrToDockerLauncher launcher = new EcrToDockerLauncher(pwd(tmp: true),
+        UUID.randomUUID().toString(), libraryResource(EcrToDockerLauncher.VERSION_RESOURCE))
     echo("INFO: ecrToDocker: ${resolved.summary()}")
 
-    // Values reach the shell only as environment variables: the script is a constant, so no
-    // value can change what it runs, and no secret is ever part of a command line.
     int exitStatus = -1
-    withEnv(resolved.commandEnvironment() + launcher.environment(resolved.batch)) {
-        withCredentials([
-            usernamePassword(credentialsId: resolved.dockerCredentialsId,
-                usernameVariable: 'DOCKERHUB_USERNAME', passwordVariable: 'DOCKERHUB_PASSWORD'),
-            string(credentialsId: resolved.repoCredentialsId, variable: 'DOCKERHUB_NAMESPACE'),
-        ]) {
-            exitStatus = sh(script: EcrToDockerLauncher.promoteScript(resolved.batch),
-                returnStatus: true)
+    String output = ''
+    try {
+        writeFile(file: launcher.scriptPath,
+            text: libraryResource(EcrToDockerLauncher.SCRIPT_RESOURCE))
+        if (resolved.batch) {
+            // A file rather than arguments: the script stays a constant whatever the images are.
+            writeFile(file: launcher.imageListPath, text: resolved.images.fileText())
+        }
+
+        // Values reach the shell only as environment variables: the script is a constant, so
+        // no value can change what it runs, and no secret is ever part of a command line.
+        withEnv(resolved.commandEnvironment() + launcher.environment(resolved.batch)) {
+            withCredentials([
+                usernamePassword(credentialsId: resolved.dockerCredentialsId,
+                    usernameVariable: 'DOCKERHUB_USERNAME',
+                    passwordVariable: 'DOCKERHUB_PASSWORD'),
+                string(credentialsId: resolved.repoCredentialsId,
+                    variable: 'DOCKERHUB_NAMESPACE'),
+            ]) {
+                exitStatus = sh(script: EcrToDockerLauncher.promoteScript(resolved.batch),
+                    returnStatus: true)
+            }
+        }
+        output = fileExists(launcher.resultPath) ? readFile(file: launcher.resultPath) : ''
+    } finally {
+        // This call's files only, also after an abort; the virtual environment installed
+        // beside them stays for later builds.
+        dir(launcher.callDirectory) {
+            deleteDir()
         }
     }
 
-    String output = fileExists(launcher.resultPath) ? readFile(file: launcher.resultPath) : ''
-    if (resolved.report) {
-        // Archived whatever happened: a failed promotion's report is the one worth reading.
+    // The script deleted any earlier report before the command ran, so a report here was
+    // written by this run: archived whatever happened, as a failed promotion's is worth reading.
+    if (resolved.report && fileExists(resolved.report)) {
         archiveArtifacts(artifacts: resolved.report, allowEmptyArchive: true)
     }
     EcrToDockerOutcome outcome = EcrToDockerOutcome.of(exitStatus, output, resolved)

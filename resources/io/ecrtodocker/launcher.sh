@@ -10,8 +10,16 @@
 # Which ecr-to-docker runs, first match wins:
 #   1. an ecr-to-docker on PATH that reports the wanted version;
 #   2. the virtual environment $ECR_TO_DOCKER_WORKDIR/ecr-to-docker-VERSION-venv, when an earlier
-#      run left a working one there (delete it to force a new installation);
-#   3. a new virtual environment in that place, into which pip installs the package.
+#      run left a working one there (delete it, with the ecr-to-docker-VERSION-venv.* directories
+#      beside it, to force a new installation);
+#   3. a new virtual environment, into which pip installs the package.
+#
+# Several runs may install at once (parallel branches of one build share the directory), so
+# a new environment is built in a directory of its own, ecr-to-docker-VERSION-venv.XXXXXX, and
+# ecr-to-docker-VERSION-venv is then made a symbolic link to it in one atomic rename. No run
+# ever sees a half-built environment under that name, nor has its own removed while it builds
+# it; when another run has put a working one there meanwhile, that one is used and the new one
+# deleted. (The environment itself cannot be moved into place: its scripts name its path.)
 #
 # Environment (all optional):
 #   ECR_TO_DOCKER_LIBRARY_VERSION  the ecr-to-docker version to run; default: the content of
@@ -100,6 +108,20 @@ check_crane() {
     fi
 }
 
+# An installation in progress: its directory, deleted if this script stops before the
+# environment is in place, and the name it is to be put in place as.
+build_dir=""
+build_target=""
+
+discard_build() {
+    # Once the link names it, the environment is in place (a signal can come just then).
+    if [[ -n "$build_dir" && "$(readlink "$build_target" 2>/dev/null)" != "${build_dir##*/}" ]]
+    then
+        rm -rf "$build_dir" "$build_dir.link"
+    fi
+    build_dir=""
+}
+
 install_into() {
     local venv=$1 workdir=$2
     local python="${ECR_TO_DOCKER_PYTHON:-python3}"
@@ -121,23 +143,57 @@ install_into() {
             "or ecr-to-docker $wanted_version on its PATH"
     fi
     mkdir -p "$workdir" || stop "$SETUP_FAILED" "cannot create the directory $workdir"
-    # A half-built environment from an interrupted run is not worth repairing.
-    rm -rf "$venv"
-    say "installing $spec into $venv"
-    if ! "$python" -m venv "$venv" >&2; then
+    # An abort (SIGTERM from Jenkins) or a failure leaves no half-built environment behind.
+    trap discard_build EXIT
+    trap 'exit 129' HUP
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    build_target="$venv"
+    build_dir="$(mktemp -d "$venv.XXXXXX")" ||
+        stop "$SETUP_FAILED" "cannot create a directory in $workdir"
+    say "installing $spec into $build_dir, to be used as $venv"
+    if ! "$python" -m venv "$build_dir" >&2; then
         stop "$SETUP_FAILED" "'$python -m venv' failed; install the venv module" \
             "(Debian/Ubuntu: apt-get install python3-venv)"
     fi
-    if ! "$venv/bin/python" -m pip install --disable-pip-version-check --no-input --quiet \
+    if ! "$build_dir/bin/python" -m pip install --disable-pip-version-check --no-input --quiet \
         "$spec" >&2; then
         stop "$SETUP_FAILED" "pip could not install '$spec'; see pip's message above. The" \
             "package index comes from pip's settings (PIP_INDEX_URL, pip.conf);" \
             "ECR_TO_DOCKER_PIP_SPEC can name a local path or URL instead"
     fi
-    installed="$(reported_version "$venv/bin/ecr-to-docker")"
+    installed="$(reported_version "$build_dir/bin/ecr-to-docker")"
     if [[ "$installed" != "$wanted_version" ]]; then
         stop "$SETUP_FAILED" "'$spec' installed ecr-to-docker '${installed:-unknown}'," \
             "but this library needs $wanted_version"
+    fi
+
+    if [[ "$(reported_version "$venv/bin/ecr-to-docker")" == "$wanted_version" ]]; then
+        say "another run installed $venv meanwhile; using that one"
+        discard_build
+    else
+        publish "$build_dir" "$venv" "$python"
+        build_dir=""
+    fi
+    trap - EXIT HUP INT TERM
+}
+
+# Makes $venv a symbolic link to the environment built in $build, with rename(2), which
+# replaces an existing link atomically: Python's os.replace, as mv cannot be told the same on
+# Linux and macOS. When two runs put theirs in place at once, the later rename wins and the
+# other environment is left unused but whole, as a run may still be running from it.
+publish() {
+    local build=$1 venv=$2 python=$3
+    ln -s "${build##*/}" "$build.link" ||
+        stop "$SETUP_FAILED" "cannot create a symbolic link in ${venv%/*}"
+    if [[ -d "$venv" && ! -L "$venv" ]]; then
+        # A real directory there is an environment that does not work (it failed the version
+        # check above), left half built by an interrupted run of an earlier launcher.
+        rm -rf "$venv" 2>/dev/null || true
+    fi
+    if ! "$python" -c 'import os, sys; os.replace(sys.argv[1], sys.argv[2])' \
+        "$build.link" "$venv" >&2; then
+        stop "$SETUP_FAILED" "cannot put the new environment in place as $venv"
     fi
 }
 

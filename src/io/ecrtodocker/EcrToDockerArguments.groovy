@@ -10,7 +10,9 @@ import com.cloudbees.groovy.cps.NonCPS
  * its default. EDP passes the credential IDs as job parameters, which is why this order exists.
  * A blank value counts as not given, so an empty string parameter does not hide a default.
  * `images` is the exception: it is a list, which job parameters and environment variables,
- * being strings, cannot hold, so it is read from the step's map only.
+ * being strings, cannot hold, so it is read from the step's map only. And there, even null or
+ * blank, it counts as given: `images: params.IMAGES` with an empty parameter must fail rather
+ * than promote whatever `source` the job parameters or environment variables happen to hold.
  */
 class EcrToDockerArguments implements Serializable {
     private static final long serialVersionUID = 1L
@@ -79,11 +81,12 @@ class EcrToDockerArguments implements Serializable {
         }
 
         EcrToDockerArguments resolved = new EcrToDockerArguments()
-        if (found.images != null) {
+        if (arguments.containsKey('images')) {
+            rejectMissingImages(arguments.images)
             rejectSingleImageArguments(arguments)
             // Given in the call, the list wins over a source or destination that job
             // parameters or environment variables hold, as a `source` argument does.
-            resolved.images = EcrToDockerImageList.of(found.images.value)
+            resolved.images = EcrToDockerImageList.of(arguments.images)
         } else {
             resolved.source = sourceFrom(found)
             resolved.destination = textOf(found.destination)
@@ -156,6 +159,19 @@ class EcrToDockerArguments implements Serializable {
             String noun = unknown.size() == 1 ? 'argument' : 'arguments'
             throw new IllegalArgumentException(
                 "unknown ${noun} ${unknown.join(', ')}; the arguments are: ${NAMES.join(', ')}")
+        }
+    }
+
+    /** Null or blank only: any other value that is not a list is EcrToDockerImageList's to refuse. */
+    @NonCPS
+    private static void rejectMissingImages(images) {
+        boolean blank = images instanceof CharSequence && images.toString().trim().isEmpty()
+        if (images == null || blank) {
+            throw new IllegalArgumentException(
+                "'images' is given but ${images == null ? 'null' : 'blank'}: pass a non-empty" +
+                " list of sources or of [source: ..., destination: ...] maps, such as images:" +
+                " ['123456789012.dkr.ecr.eu-central-1.amazonaws.com/team/app:1.2.3'], or leave" +
+                " 'images' out of the call to promote one image given by 'source'")
         }
     }
 

@@ -85,8 +85,9 @@ class EcrToDockerOutcome implements Serializable {
         if (exitStatus == ALREADY_EXISTS) {
             String how = arguments.ifExists == 'skip-identical' ? ' with a different digest' : ''
             return failed("${image} already exists on Docker Hub${how} and was not overwritten" +
-                " (ecr-to-docker exit status 3). Nothing was copied from ${arguments.source}." +
-                " Promote a new tag instead; an image that is already there is never replaced.",
+                " (ecr-to-docker exit status 3). The tag was not written by this run (source" +
+                " ${arguments.source}). Promote a new tag instead; an image that is already" +
+                " there is never replaced.",
                 printed)
         }
         return failed("promoting ${arguments.source} to ${image} failed with exit status" +

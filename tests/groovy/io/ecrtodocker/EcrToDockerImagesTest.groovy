@@ -11,12 +11,15 @@ class EcrToDockerImagesTest extends LibraryPipelineTest {
     static final String WORKER = ECR + '/worker:1.2.3'
     static final String WEB = ECR + '/web:1.2.3'
     static final String OTHER_DIGEST = 'sha256:' + ('cd' * 32)
-    static final String IMAGE_LIST = TEMPORARY_DIRECTORY + '/ecr-to-docker-images.txt'
+    static final String IMAGE_LIST_NAME = 'ecr-to-docker-images.txt'
     static final Map DRY_RUN = [status: 'dry-run', destination_digest: null]
 
     /** The script a single source has always run; a list must not change it. */
     static final String SINGLE_SOURCE_SCRIPT = '''#!/usr/bin/env bash
 set -euo pipefail
+if [[ -n "${ECR_TO_DOCKER_REPORT:-}" ]] && ! rm -f -- "$ECR_TO_DOCKER_REPORT"; then
+    exit 2
+fi
 exec bash "$ECR_TO_DOCKER_LAUNCHER" promote "$ECR_SOURCE_IMAGE" >"$ECR_TO_DOCKER_RESULT"
 '''
 
@@ -47,8 +50,9 @@ exec bash "$ECR_TO_DOCKER_LAUNCHER" promote "$ECR_SOURCE_IMAGE" >"$ECR_TO_DOCKER
         runStep(images: [API, WORKER])
 
         assert buildResult == 'SUCCESS'
-        assert agentFiles[IMAGE_LIST] == "${API}\n${WORKER}\n"
-        assert promoteEnvironment.ECR_TO_DOCKER_FROM_FILE == IMAGE_LIST
+        assert imageListRun == "${API}\n${WORKER}\n"
+        assert promoteEnvironment.ECR_TO_DOCKER_FROM_FILE.startsWith(TEMPORARY_DIRECTORY + '/')
+        assert promoteEnvironment.ECR_TO_DOCKER_FROM_FILE.endsWith('/' + IMAGE_LIST_NAME)
     }
 
     @Test
@@ -61,7 +65,7 @@ exec bash "$ECR_TO_DOCKER_LAUNCHER" promote "$ECR_SOURCE_IMAGE" >"$ECR_TO_DOCKER
                          [source: WORKER]])
 
         assert buildResult == 'SUCCESS'
-        assert agentFiles[IMAGE_LIST] ==
+        assert imageListRun ==
             "${API}\n${WEB} docker.io/acme/web-frontend:1.2.3\n${WORKER}\n"
     }
 
@@ -75,7 +79,7 @@ exec bash "$ECR_TO_DOCKER_LAUNCHER" promote "$ECR_SOURCE_IMAGE" >"$ECR_TO_DOCKER
                                                     destination: "docker.io/acme/web:${version}"]])
 
         assert buildResult == 'SUCCESS'
-        assert agentFiles[IMAGE_LIST] == "${API}\n${WEB} docker.io/acme/web:1.2.3\n"
+        assert imageListRun == "${API}\n${WEB} docker.io/acme/web:1.2.3\n"
     }
 
     @Test
@@ -91,7 +95,9 @@ exec bash "$ECR_TO_DOCKER_LAUNCHER" promote "$ECR_SOURCE_IMAGE" >"$ECR_TO_DOCKER
         assert script.contains(
             'exec bash "$ECR_TO_DOCKER_LAUNCHER" promote >"$ECR_TO_DOCKER_RESULT"')
         assert !script.contains('$ECR_SOURCE_IMAGE'): 'a list names no single source'
-        [API, 'renamed', TEMPORARY_DIRECTORY, IMAGE_LIST].each { assert !script.contains(it) }
+        [API, 'renamed', TEMPORARY_DIRECTORY, IMAGE_LIST_NAME].each {
+            assert !script.contains(it)
+        }
         assert !(script =~ /set\s+-[a-z]*x/)
         assert !script.contains('|')
     }
@@ -114,9 +120,14 @@ exec bash "$ECR_TO_DOCKER_LAUNCHER" promote "$ECR_SOURCE_IMAGE" >"$ECR_TO_DOCKER
 
         runStep(images: [API])
 
-        assert agentFiles.containsKey(TEMPORARY_DIRECTORY + '/ecr-to-docker-launcher.sh')
-        assert agentFiles.containsKey(IMAGE_LIST)
-        assert !agentFiles.keySet().any { it.startsWith(WORKSPACE + '/') }
+        Map<String, String> filesBefore = shellCalls[0].filesBefore
+        String launcher = promoteEnvironment.ECR_TO_DOCKER_LAUNCHER
+        String imageList = promoteEnvironment.ECR_TO_DOCKER_FROM_FILE
+        assert filesBefore.containsKey(launcher)
+        assert filesBefore[imageList] == "${API}\n"
+        assert imageList == launcher.replaceFirst('[^/]+$', IMAGE_LIST_NAME)
+        assert imageList.startsWith(TEMPORARY_DIRECTORY + '/')
+        assert !writtenFiles.keySet().any { it.startsWith(WORKSPACE + '/') }
     }
 
     @Test
@@ -210,7 +221,7 @@ exec bash "$ECR_TO_DOCKER_LAUNCHER" promote "$ECR_SOURCE_IMAGE" >"$ECR_TO_DOCKER
         assert buildResult == 'SUCCESS'
         assert promoteEnvironment.ECR_SOURCE_IMAGE == ''
         assert promoteEnvironment.ECR_TO_DOCKER_DESTINATION == ''
-        assert agentFiles[IMAGE_LIST] == "${API}\n"
+        assert imageListRun == "${API}\n"
     }
 
     @Test
@@ -230,6 +241,43 @@ exec bash "$ECR_TO_DOCKER_LAUNCHER" promote "$ECR_SOURCE_IMAGE" >"$ECR_TO_DOCKER
         runStep(images: [])
 
         assertFailedBeforeRunning("'images' is an empty list")
+    }
+
+    @Test
+    void 'images given as null fails the stage rather than promote a source from job parameters'() {
+        jobParameters.source = SOURCE
+
+        runStep(images: null)
+
+        assertFailedBeforeRunning("'images' is given but null: pass a non-empty list of sources" +
+            " or of [source: ..., destination: ...] maps")
+        assert failureMessage.contains("or leave 'images' out of the call")
+    }
+
+    @Test
+    void 'images given as a blank string fails the stage rather than promote a source from env'() {
+        environment.source = SOURCE
+
+        runStep(images: '  ')
+
+        assertFailedBeforeRunning("'images' is given but blank: pass a non-empty list")
+    }
+
+    @Test
+    void 'images given as null fails the stage even beside a source in the call'() {
+        runStep(images: null, source: SOURCE)
+
+        assertFailedBeforeRunning("'images' is given but null")
+    }
+
+    @Test
+    void 'images given as a map fails the stage rather than promote a source from parameters'() {
+        jobParameters.source = SOURCE
+
+        runStep(images: [source: API])
+
+        assertFailedBeforeRunning("'images' must be a list of sources or of [source: ...," +
+            " destination: ...] maps, not LinkedHashMap")
     }
 
     @Test
@@ -473,7 +521,7 @@ exec bash "$ECR_TO_DOCKER_LAUNCHER" promote "$ECR_SOURCE_IMAGE" >"$ECR_TO_DOCKER
         runStep(source: SOURCE)
 
         assert shellCalls[0].script == SINGLE_SOURCE_SCRIPT
-        assert !agentFiles.containsKey(IMAGE_LIST)
+        assert !writtenFiles.keySet().any { it.endsWith(IMAGE_LIST_NAME) }
         assert pipelineVariable('promotion') instanceof Map
     }
 
@@ -493,6 +541,6 @@ exec bash "$ECR_TO_DOCKER_LAUNCHER" promote "$ECR_SOURCE_IMAGE" >"$ECR_TO_DOCKER
         assert failureMessage.startsWith('ecrToDocker: ')
         assert failureMessage.contains(messageFragment)
         assert shellCalls.isEmpty()
-        assert !agentFiles.containsKey(IMAGE_LIST)
+        assert writtenFiles.isEmpty()
     }
 }

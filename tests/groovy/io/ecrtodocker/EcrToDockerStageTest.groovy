@@ -72,7 +72,8 @@ class EcrToDockerStageTest extends LibraryPipelineTest {
     void 'the step runs in the codebase work directory'() {
         runPipeline('edpStage', [edpContext: edpContext()])
 
-        assert directories == [WORKSPACE + '/my-app']
+        assert directories.first() == WORKSPACE + '/my-app'
+        assert shellCalls[0].directory == WORKSPACE + '/my-app'
     }
 
     @Test

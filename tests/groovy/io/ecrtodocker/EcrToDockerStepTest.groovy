@@ -1,6 +1,7 @@
 package io.ecrtodocker
 
 import io.ecrtodocker.test.LibraryPipelineTest
+import io.ecrtodocker.test.PipelineFailure
 import org.junit.Test
 
 /** The ecrToDocker step, run from a Jenkinsfile that loads this library with @Library. */
@@ -150,22 +151,68 @@ class EcrToDockerStepTest extends LibraryPipelineTest {
     }
 
     @Test
-    void 'the launcher is written from the library resources into the build temporary directory'() {
+    void 'the launcher is written from the library resources into a directory of this call'() {
         runStep(source: SOURCE)
 
-        String launcherPath = TEMPORARY_DIRECTORY + '/ecr-to-docker-launcher.sh'
         String resource = new File(projectDirectory, 'resources/io/ecrtodocker/launcher.sh').text
         String version = new File(projectDirectory, 'resources/io/ecrtodocker/version.txt').text.trim()
-        assert agentFiles[launcherPath] == resource
         Map seen = promoteEnvironment
-        assert seen.ECR_TO_DOCKER_LAUNCHER == launcherPath
+        String callDirectory = seen.ECR_TO_DOCKER_LAUNCHER.replaceFirst('/[^/]+$', '')
+        assert callDirectory ==~ /${TEMPORARY_DIRECTORY}\/ecr-to-docker-call-[0-9a-f-]{36}/
+        assert seen.ECR_TO_DOCKER_LAUNCHER == callDirectory + '/ecr-to-docker-launcher.sh'
+        assert writtenFiles[seen.ECR_TO_DOCKER_LAUNCHER] == resource
+        assert seen.ECR_TO_DOCKER_RESULT == callDirectory + '/ecr-to-docker-result.json'
+        // The virtual environment is shared, for later builds to reuse it.
         assert seen.ECR_TO_DOCKER_WORKDIR == TEMPORARY_DIRECTORY
-        // Temporary credentials go there too, where Jenkins cleans up after a killed run.
-        assert seen.TMPDIR == TEMPORARY_DIRECTORY
-        assert seen.ECR_TO_DOCKER_RESULT == TEMPORARY_DIRECTORY + '/ecr-to-docker-result.json'
+        // Temporary credentials go to the call's directory too, which the step deletes even
+        // after a run that was killed outright.
+        assert seen.TMPDIR == callDirectory
         assert seen.ECR_TO_DOCKER_LIBRARY_VERSION == version
-        assert !agentFiles.keySet().any { it.startsWith(WORKSPACE + '/') }:
+        assert !writtenFiles.keySet().any { it.startsWith(WORKSPACE + '/') }:
             'nothing is written into the workspace itself'
+    }
+
+    @Test
+    void 'every call has files of its own, so that parallel branches cannot mix them up'() {
+        runStep(source: SOURCE)
+        runStep(source: SOURCE)
+
+        assert shellCalls.size() == 2
+        List<Map> seen = shellCalls*.environment
+        ['ECR_TO_DOCKER_LAUNCHER', 'ECR_TO_DOCKER_RESULT', 'TMPDIR'].each { String name ->
+            assert seen[0][name] != seen[1][name]
+        }
+        assert seen[0].ECR_TO_DOCKER_WORKDIR == seen[1].ECR_TO_DOCKER_WORKDIR:
+            'both use the one virtual environment'
+    }
+
+    @Test
+    void 'the call deletes its own directory afterwards and keeps the virtual environment'() {
+        runStep(source: SOURCE)
+
+        String callDirectory = promoteEnvironment.TMPDIR
+        assert deletedDirectories == [callDirectory]
+        assert !agentFiles.keySet().any { it.startsWith(callDirectory) }
+        assert !deletedDirectories.contains(TEMPORARY_DIRECTORY)
+        assert buildResult == 'SUCCESS'
+    }
+
+    @Test
+    void 'the call deletes its own directory also when it fails or the build is aborted'() {
+        promoteExitStatus = 5
+        runStep(source: SOURCE)
+        assert buildResult == 'FAILURE'
+        assert deletedDirectories == [shellCalls[0].environment.TMPDIR]
+
+        helper.registerAllowedMethod('sh', [Map]) { Map call ->
+            runShell(call)
+            throw new PipelineFailure('Aborted by someone')
+        }
+        runStep(images: [SOURCE])
+        assert failureMessage == 'Aborted by someone'
+        assert deletedDirectories.size() == 2
+        assert deletedDirectories[1] == shellCalls[1].environment.TMPDIR
+        assert !agentFiles.keySet().any { it.startsWith(TEMPORARY_DIRECTORY) }
     }
 
     // --- the source ------------------------------------------------------------------------
@@ -280,6 +327,30 @@ class EcrToDockerStepTest extends LibraryPipelineTest {
     }
 
     @Test
+    void 'a report the command did not write is not archived'() {
+        promoteExitStatus = 125
+        promoteOutput = ''
+        promoteWritesReport = false
+
+        runStep(source: SOURCE, report: 'promotion-report.json')
+
+        assert buildResult == 'FAILURE'
+        assert archivedArtifacts.isEmpty()
+    }
+
+    @Test
+    void 'the shell script deletes an earlier report before the command runs'() {
+        runStep(source: SOURCE, report: 'promotion-report.json')
+        String script = shellCalls[0].script
+
+        int removal = script.indexOf('rm -f -- "$ECR_TO_DOCKER_REPORT"')
+        assert removal > 0
+        assert removal < script.indexOf('"$ECR_TO_DOCKER_LAUNCHER"')
+        assert script.contains('if [[ -n "${ECR_TO_DOCKER_REPORT:-}" ]]'):
+            'with no report asked for, nothing is deleted'
+    }
+
+    @Test
     void 'nothing is archived when no report is asked for'() {
         runStep(source: SOURCE)
 
@@ -342,6 +413,19 @@ class EcrToDockerStepTest extends LibraryPipelineTest {
             'docker.io/acme/my-app:1.2.3 already exists on Docker Hub and was not overwritten')
         assert failureMessage.contains('tag 1.2.3 already exists')
         assert pipelineVariable('promotion') == null
+    }
+
+    @Test
+    void 'exit status 3 says the tag was not written by this run, not that nothing was copied'() {
+        // The tag can appear while the copy runs: the image is then on Docker Hub by digest.
+        promoteExitStatus = 3
+        promoteOutput = ''
+
+        runStep(source: SOURCE)
+
+        assert failureMessage.contains('already exists on Docker Hub and was not overwritten')
+        assert failureMessage.contains("The tag was not written by this run (source ${SOURCE}).")
+        assert !failureMessage.contains('Nothing was copied')
     }
 
     @Test

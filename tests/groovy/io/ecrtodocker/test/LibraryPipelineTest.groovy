@@ -31,8 +31,12 @@ abstract class LibraryPipelineTest extends BasePipelineTest {
     /** The build's `env` and `params`. */
     final Map<String, Object> environment = [:]
     final Map<String, Object> jobParameters = [:]
-    /** Files on the pretend agent, by absolute path. */
+    /** Files on the pretend agent, by path (absolute, or relative to the workspace). */
     final Map<String, String> agentFiles = [:]
+    /** Every file the library wrote with writeFile, by path, kept after it deleted them. */
+    final Map<String, String> writtenFiles = [:]
+    /** The directories deleteDir deleted, in order. */
+    final List<String> deletedDirectories = []
 
     final List<Map> shellCalls = []
     final List<String> echoes = []
@@ -40,10 +44,14 @@ abstract class LibraryPipelineTest extends BasePipelineTest {
     final List<Map> credentialBindings = []
     final List<Map> archivedArtifacts = []
     final List<String> directories = []
+    /** The `dir` blocks the pipeline is in, innermost last. */
+    final List<String> currentDirectories = []
 
     /** What the pretend `ecr-to-docker promote` exits with and prints on stdout. */
     int promoteExitStatus = 0
     String promoteOutput = promotedJson()
+    /** Whether the pretend command writes the report the step asked for, as the real one does. */
+    boolean promoteWritesReport = true
 
     /** Set when the pipeline failed the build through `error`. */
     String failureMessage
@@ -83,10 +91,17 @@ abstract class LibraryPipelineTest extends BasePipelineTest {
         helper.registerAllowedMethod('pwd', []) { -> WORKSPACE }
         helper.registerAllowedMethod('dir', [String, Closure]) { String path, Closure body ->
             directories << path
-            body.call()
+            currentDirectories << path
+            try {
+                return body.call()
+            } finally {
+                currentDirectories.remove(currentDirectories.size() - 1)
+            }
         }
+        helper.registerAllowedMethod('deleteDir', []) { -> deleteCurrentDirectory() }
         helper.registerAllowedMethod('writeFile', [Map]) { Map call ->
             agentFiles[call.file as String] = call.text as String
+            writtenFiles[call.file as String] = call.text as String
         }
         helper.registerAllowedMethod('readFile', [Map]) { Map call -> readAgentFile(call.file) }
         helper.registerAllowedMethod('readFile', [String]) { String path -> readAgentFile(path) }
@@ -153,6 +168,7 @@ abstract class LibraryPipelineTest extends BasePipelineTest {
         visible.addAll(echoes)
         visible.addAll(environmentBlocks.flatten()*.toString())
         visible.addAll(agentFiles.keySet())
+        visible.addAll(writtenFiles.keySet())
         if (failureMessage) {
             visible << failureMessage
         }
@@ -174,13 +190,19 @@ abstract class LibraryPipelineTest extends BasePipelineTest {
     protected Object runShell(Map call) {
         String script = call.script as String
         shellCalls << [script: script, returnStatus: call.returnStatus,
-                       environment: new LinkedHashMap<String, Object>(environment)]
+                       environment: new LinkedHashMap<String, Object>(environment),
+                       directory: currentDirectories ? currentDirectories.last() : WORKSPACE,
+                       filesBefore: new LinkedHashMap<String, String>(agentFiles)]
         if (!script.contains(PROMOTE_COMMAND)) {
             throw new AssertionError((Object) "unexpected sh command:\n${script}".toString())
         }
         assert agentFiles.containsKey(environment.ECR_TO_DOCKER_LAUNCHER):
             'the launcher must be written before it is run'
         agentFiles[environment.ECR_TO_DOCKER_RESULT as String] = promoteOutput ?: ''
+        String report = environment.ECR_TO_DOCKER_REPORT
+        if (report && promoteWritesReport) {
+            agentFiles[report] = promoteOutput ?: '{}'
+        }
         if (call.returnStatus) {
             return promoteExitStatus
         }
@@ -188,6 +210,23 @@ abstract class LibraryPipelineTest extends BasePipelineTest {
             throw new PipelineFailure("script returned exit code ${promoteExitStatus}")
         }
         return null
+    }
+
+    /** The file a list of images was written to for the command, as the command saw it. */
+    protected String getImageListRun() {
+        String path = promoteEnvironment.ECR_TO_DOCKER_FROM_FILE
+        assert path: 'the command was given no image list'
+        return writtenFiles[path]
+    }
+
+    /** deleteDir: only ever inside a `dir` block here, as deleting the workspace is not wanted. */
+    protected void deleteCurrentDirectory() {
+        assert currentDirectories: 'deleteDir outside a dir block deletes the workspace'
+        String directory = currentDirectories.last()
+        deletedDirectories << directory
+        agentFiles.keySet().removeAll { String path ->
+            path == directory || path.startsWith(directory + '/')
+        }
     }
 
     protected String readAgentFile(path) {
