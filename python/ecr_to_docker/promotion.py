@@ -357,9 +357,7 @@ class Promotion:
             client.login(["pull", "push"])
         with self.timings.phase("destination_check"):
             existing = client.head_manifest(
-                request.destination.tag,
-                what=f"checking the destination {request.destination}",
-                confirm_absence=True,
+                request.destination.tag, what=f"checking the destination {request.destination}"
             )
         return client, existing
 

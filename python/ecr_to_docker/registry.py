@@ -228,13 +228,12 @@ class RegistryClient:
     def _manifest_path(self, reference):
         return f"/v2/{self.repository}/manifests/{reference}"
 
-    def head_manifest(self, reference, what, confirm_absence=False) -> Optional[ManifestInfo]:
+    def head_manifest(self, reference, what) -> Optional[ManifestInfo]:
         """The manifest's digest and type; None only when the registry clearly says 404.
 
-        `confirm_absence`: a 404 counts only when a GET of the same manifest says so too,
-        in a registry's own words. The check before a promotion asks for it: there a
-        wrong "absent" would overwrite a published tag, and a HEAD has no body to say why
-        it found nothing."""
+        A 404 with the registry's own header is taken as it is, without a GET to confirm
+        it: Docker Hub counts manifest GETs against the account's pull limit, and not all
+        registries name a missing manifest MANIFEST_UNKNOWN (Harbor says NOT_FOUND)."""
         response = self._send(
             "HEAD",
             self._manifest_path(reference),
@@ -248,8 +247,6 @@ class RegistryClient:
                     f"{what}: {self.host} answered 404 with a web page, not as a registry "
                     "does; refusing to treat the tag as absent"
                 )
-            if confirm_absence:
-                return self._absent_by_get(reference, what)
             if _answered_by_a_registry(response) or self._unknown_by_error_code(reference, what):
                 return None
             raise RegistryError(
@@ -275,30 +272,6 @@ class RegistryClient:
             media_type=_media_type(response),
             # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
             size=int(size) if re.fullmatch(r"[0-9]{1,12}", size) else None,
-        )
-
-    def _absent_by_get(self, reference, what):
-        """After a HEAD's 404: None when a GET confirms the manifest is unknown; the
-        manifest's digest when the GET finds one after all; an error otherwise."""
-        response = self._get_manifest_unredirected(reference, what)
-        if _unknown_manifest(response):
-            return None
-        if response.status_code == 200:
-            digest = response.headers.get("Docker-Content-Digest", "")
-            if not _DIGEST.fullmatch(digest):
-                digest = "sha256:" + hashlib.sha256(response.content).hexdigest()
-            log.warning(
-                "%s: %s answered 404 to a HEAD of %s but a GET found %s; the tag is taken",
-                what,
-                self.host,
-                reference,
-                digest,
-            )
-            return ManifestInfo(digest=digest, media_type=_media_type(response))
-        raise RegistryError(
-            f"{what}: {self.host} answered 404 to a HEAD of the tag, and a GET did not confirm "
-            f"it in a registry's words (HTTP {response.status_code}, no MANIFEST_UNKNOWN "
-            "error); refusing to treat the tag as absent"
         )
 
     def _unknown_by_error_code(self, reference, what):
