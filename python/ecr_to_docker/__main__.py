@@ -73,7 +73,14 @@ def _main(argv):
     logs.setup(verbose=args.verbose)
     log = logs.get("main")
     try:
-        cli.check_environment_values(parser, args.command)
+        try:
+            cli.check_environment_values(parser, args.command)
+        except errors.InvalidInputError as refused:
+            if args.command == "promote":
+                from ecr_to_docker import promote_command
+
+                promote_command.report_refused_input(args, refused)
+            raise
         if args.command == "promote":
             from ecr_to_docker import promote_command
 
@@ -132,17 +139,18 @@ def _stop_children():
         copier.stop_all()
 
 
-def _stop_leftover_children(grace_seconds=1.0):
+def _stop_leftover_children(already_there, grace_seconds=1.0):
     """Stop every process this run started that is still there. crane runs are stopped and
     waited for by now; what can be left is a program the AWS SDK started and waits for
     without a time limit, such as a `credential_process` that hangs, when --timeout ended
     the run. Without this it would go on running on the agent after we exit.
 
-    Only the console script does this: there every child is ours."""
-    import os
+    `already_there`: children this process had when the command started, which are not
+    ours to stop (a wrapper that started a job in the background, then exec'd us).
+    Linux only (/proc); elsewhere nothing is found. Only the console script does this."""
     import time
 
-    children = _children()
+    children = [child for child in _children() if child not in already_there]
     if not children:
         return
     for child in children:
@@ -214,11 +222,12 @@ def run():
     # A single run allocates much at import time (botocore's and requests' modules) and
     # little after; the cycle collector's passes over all that cost more than they free.
     gc.disable()
+    already_there = set(_children())
     exit_code = main()
     import logging
     import os
 
-    _stop_leftover_children()
+    _stop_leftover_children(already_there)
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()

@@ -44,7 +44,7 @@ def run(args):
         with timings.phase("validate"):
             requests, report_path, batch = build_requests(args)
     except InvalidInputError as error:
-        _report_refused_input(args, error, timings)
+        report_refused_input(args, error, timings)
         raise
     # The promotion and its HTTP client are imported only below: input that is refused
     # does not wait for them to load.
@@ -514,7 +514,17 @@ def _destination(text, source, environ, what=None):
     if not source.tag:
         raise InvalidInputError(_DIGEST_ONLY_HINT["single"])
     image_name = source.repository.rsplit("/", 1)[-1]
-    return reference.parse(f"docker.io/{namespace}/{image_name}:{source.tag}", what="destination")
+    try:
+        return reference.parse(
+            f"docker.io/{namespace}/{image_name}:{source.tag}", what="destination"
+        )
+    except InvalidInputError:
+        # The reason would repeat the namespace, which comes from a secret credential.
+        raise InvalidInputError(
+            f"the default destination docker.io/<{NAMESPACE_VARIABLE}>/{image_name}:"
+            f"{source.tag} is not a valid reference (longer than 255 characters?); check "
+            f"{NAMESPACE_VARIABLE} (its value is not shown) or give --destination"
+        ) from None
 
 
 def _report_path(path, image_list=None):
@@ -551,9 +561,10 @@ def _report_path(path, image_list=None):
     return path
 
 
-def _report_refused_input(args, error, timings):
+def report_refused_input(args, error, timings=None):
     """Write --report for input that was refused too, when the report's own path is
     usable: a pipeline that reads or archives the report finds the reason there."""
+    timings = timings or Timings()
     if not getattr(args, "report", None):
         return
     try:

@@ -641,3 +641,24 @@ def test_an_invalid_namespace_is_not_repeated_in_the_message(run):
     assert result.code == 2
     assert "DOCKERHUB_NAMESPACE must be lowercase" in result.stderr
     assert "Q2xNz8vX9kLm" not in result.stdout + result.stderr
+
+
+def test_a_bad_variable_value_found_while_reading_the_options_is_reported_too(run, tmp_path):
+    report = tmp_path / "report.json"
+
+    result = run(
+        "promote", f"{ECR}/app:1", "--report", str(report), env={"ECR_TO_DOCKER_IF_EXISTS": "x"}
+    )
+
+    assert result.code == 2
+    assert json.loads(report.read_text())["status"] == "invalid"
+
+
+def test_an_overlong_namespace_is_not_shown_either(run):
+    namespace = "a" * 250
+
+    result = run("promote", f"{ECR}/app:1", env={"DOCKERHUB_NAMESPACE": namespace})
+
+    assert result.code == 2
+    assert "its value is not shown" in result.stderr
+    assert namespace not in result.stdout + result.stderr

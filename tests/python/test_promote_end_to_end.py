@@ -388,6 +388,28 @@ def test_a_failing_credential_process_is_exit_4(stack, cli, repo_name, tmp_path)
     assert not stack.hub.has_repository(destination_repository(repo_name))
 
 
+def test_a_process_the_command_did_not_start_is_left_alone(tmp_path):
+    # A wrapper that starts a job in the background and then execs the command: the job
+    # is a child of the command's process, but not one of its own.
+    import subprocess
+    import sys
+
+    pid_file = tmp_path / "pid"
+    wrapper = (
+        f"sleep 60 >/dev/null 2>&1 & echo $! > {pid_file}; "
+        f"exec {sys.executable} -m ecr_to_docker promote 'not a reference'"
+    )
+    completed = subprocess.run(["bash", "-c", wrapper], capture_output=True, text=True)
+
+    assert completed.returncode == 2, completed.stderr
+    background = int(pid_file.read_text())
+    try:
+        assert processes.is_running(background)
+        assert "stopped a program" not in completed.stderr
+    finally:
+        os.kill(background, signal.SIGTERM)
+
+
 def test_a_credential_process_that_hangs_is_stopped_with_the_run(stack, cli, repo_name, tmp_path):
     # botocore starts it and waits for it without a time limit; --timeout ends the run,
     # and the process must not outlive it on the agent.
