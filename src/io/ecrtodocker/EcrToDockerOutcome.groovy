@@ -140,7 +140,8 @@ class EcrToDockerOutcome implements Serializable {
             source      : printed.source ?: givenSource,
             sourceDigest: printed.source_digest,
             destination : printed.destination,
-            digest      : printed.destination_digest ?: printed.source_digest,
+            // The digest on Docker Hub: none after a dry run, which copies nothing.
+            digest      : dryRun ? null : printed.destination_digest,
             mediaType   : printed.media_type,
             dryRun      : dryRun,
         ]
@@ -148,8 +149,10 @@ class EcrToDockerOutcome implements Serializable {
 
     @NonCPS
     private static String logLineOf(Map result) {
+        String digest = result.digest != null ? "digest ${result.digest}" :
+            "source digest ${result.sourceDigest}, nothing copied"
         return "ecrToDocker: ${result.status}: ${result.source} -> ${result.destination}" +
-            " (digest ${result.digest})"
+            " (${digest})"
     }
 
     @NonCPS

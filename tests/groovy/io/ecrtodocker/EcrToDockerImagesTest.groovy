@@ -386,7 +386,8 @@ exec bash "$ECR_TO_DOCKER_LAUNCHER" promote "$ECR_SOURCE_IMAGE" >"$ECR_TO_DOCKER
         List<Map> promotions = pipelineVariable('promotion')
         assert promotions*.status == ['dry-run', 'dry-run']
         assert promotions*.dryRun == [true, true]
-        assert promotions*.digest == [DIGEST, DIGEST]
+        assert promotions*.digest == [null, null]
+        assert promotions*.sourceDigest == [DIGEST, DIGEST]
         assert echoes.last().endsWith('0 failed, 2 dry runs')
     }
 

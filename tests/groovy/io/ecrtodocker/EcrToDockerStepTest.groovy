@@ -387,7 +387,9 @@ class EcrToDockerStepTest extends LibraryPipelineTest {
         Map promotion = pipelineVariable('promotion')
         assert promotion.status == 'dry-run'
         assert promotion.dryRun == true
-        assert promotion.digest == DIGEST: 'without a copy, the digest is the source digest'
+        assert promotion.digest == null: 'nothing was copied, so there is no digest on Docker Hub'
+        assert promotion.sourceDigest == DIGEST
+        assert echoes.last().contains("source digest ${DIGEST}, nothing copied")
     }
 
     @Test
