@@ -44,21 +44,30 @@ def seconds_from(text, flag):
     return value
 
 
+# ECR_TO_DOCKER_RETRIES and ECR_TO_DOCKER_RETRY_BACKOFF: default, lowest, highest, kind.
+_RETRY_VARIABLES = (
+    ("ECR_TO_DOCKER_RETRIES", 4, 0, 20, int, "a whole number"),
+    ("ECR_TO_DOCKER_RETRY_BACKOFF", 0.5, 0, 60, float, "a number of seconds"),
+)
+
+
 def retry_settings(environ=None):
     """Retries and backoff factor: 4 and 0.5 s (urllib3 retries the first time at once,
     then after 1, 2 and 4 s), or what ECR_TO_DOCKER_RETRIES and
-    ECR_TO_DOCKER_RETRY_BACKOFF say."""
+    ECR_TO_DOCKER_RETRY_BACKOFF say. A blank variable counts as unset, as every other
+    variable of ours does (the Jenkins step passes them blank when unused)."""
     environ = os.environ if environ is None else environ
-    try:
-        retries = int(environ.get("ECR_TO_DOCKER_RETRIES", "4"))
-        backoff = float(environ.get("ECR_TO_DOCKER_RETRY_BACKOFF", "0.5"))
-    except ValueError:
-        raise InvalidInputError(
-            "ECR_TO_DOCKER_RETRIES must be a whole number and ECR_TO_DOCKER_RETRY_BACKOFF a "
-            "number of seconds"
-        ) from None
-    if not (0 <= retries <= 20 and 0 <= backoff <= 60):
-        raise InvalidInputError(
-            "ECR_TO_DOCKER_RETRIES must be 0-20 and ECR_TO_DOCKER_RETRY_BACKOFF 0-60"
-        )
-    return retries, backoff
+    values = []
+    for variable, default, lowest, highest, kind, what in _RETRY_VARIABLES:
+        text = environ.get(variable, "").strip()
+        try:
+            value = kind(text) if text else default
+        except ValueError:
+            value = None
+        if value is None or not lowest <= value <= highest:
+            raise InvalidInputError(
+                f"{variable} must be {what} from {lowest} to {highest}, not {text!r}; "
+                f"leave it unset for the default ({default})"
+            )
+        values.append(value)
+    return tuple(values)

@@ -62,13 +62,22 @@ def parse_host(host) -> Optional[EcrRegistry]:
     return None
 
 
-def resolve(host, registry_id=None, region=None) -> EcrRegistry:
-    """Account and region for the source host; the explicit values win when given."""
+def resolve(
+    host,
+    registry_id=None,
+    region=None,
+    registry_id_named="--ecr-registry-id",
+    region_named="--aws-region",
+) -> EcrRegistry:
+    """Account and region for the source host; the explicit values win when given.
+    `*_named`: how the user gave them (a flag or its variable), for the messages."""
     if registry_id is not None and not _ACCOUNT.fullmatch(registry_id):
-        raise InvalidInputError(f"--ecr-registry-id {registry_id!r} is not a 12-digit AWS account")
+        raise InvalidInputError(
+            f"{registry_id_named} {registry_id!r} is not a 12-digit AWS account"
+        )
     if region is not None and not _REGION.fullmatch(region):
         raise InvalidInputError(
-            f"--aws-region {region!r} is not an AWS region such as eu-central-1"
+            f"{region_named} {region!r} is not an AWS region such as eu-central-1"
         )
 
     parsed = parse_host(host)
@@ -82,7 +91,8 @@ def resolve(host, registry_id=None, region=None) -> EcrRegistry:
         if not (registry_id and region):
             raise InvalidInputError(
                 f"{host!r} is not an ECR registry host, so the account and region cannot be "
-                "read from it: give --ecr-registry-id and --aws-region"
+                "read from it: give --ecr-registry-id and --aws-region (or "
+                "ECR_TO_DOCKER_ECR_REGISTRY_ID and ECR_TO_DOCKER_AWS_REGION)"
             )
         return EcrRegistry(account=registry_id, region=region)
     return EcrRegistry(

@@ -89,7 +89,7 @@ def _run_batch(requests, report_path, timings, jobs):
     copy_slots = CopySlots(jobs)
     promotions = [
         Promotion(request, image_timing, copy_slots=copy_slots)
-        for request, image_timing in zip(requests, image_timings)
+        for request, image_timing in zip(requests, image_timings, strict=True)
     ]
 
     # What each image has reached so far; read if the batch is stopped midway.
@@ -118,7 +118,7 @@ def _run_batch(requests, report_path, timings, jobs):
         stop_writing()
         results = [
             outcome if outcome is not None else _stopped(promotion, stopped)
-            for promotion, outcome in zip(promotions, outcomes)
+            for promotion, outcome in zip(promotions, outcomes, strict=True)
         ]
         stopped.result = results
         counts = _summary(results)
@@ -173,7 +173,7 @@ def _plural(count, noun):
 def _write_batch_report(path, results, image_timings, timings, exit_code, counts=None):
     images = [
         dict(result, timings=image_timing.as_dict())
-        for result, image_timing in zip(results, image_timings)
+        for result, image_timing in zip(results, image_timings, strict=True)
     ]
     report = {"images": images, "exit_code": exit_code}
     if counts is not None:
@@ -209,14 +209,6 @@ def _severity(exit_code):
     )
 
 
-def build_request(args, environ=None):
-    """A validated PromotionRequest for a single SOURCE, and the report path."""
-    requests, report_path, _ = build_requests(args, environ)
-    if len(requests) != 1:
-        raise InvalidInputError("give exactly one SOURCE")
-    return requests[0], report_path
-
-
 def build_requests(args, environ=None):
     """Validated PromotionRequests, the report path, and whether this is a batch (whose
     output is a list). Raises InvalidInputError, before any network call, on the first
@@ -242,7 +234,13 @@ def build_requests(args, environ=None):
             continue
         try:
             source = reference.parse(source_text, what="SOURCE")
-            registry = ecr_host.resolve(source.registry, args.ecr_registry_id, args.aws_region)
+            registry = ecr_host.resolve(
+                source.registry,
+                args.ecr_registry_id,
+                args.aws_region,
+                registry_id_named=cli.named(args, "ecr_registry_id", "--ecr-registry-id"),
+                region_named=cli.named(args, "aws_region", "--aws-region"),
+            )
             # A line's own DEST needs nothing else to be checked; the default waits for
             # the environment checks below.
             own_destination = (

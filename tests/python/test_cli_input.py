@@ -14,6 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 from ecr_to_docker import promote_command
+from ecr_to_docker.deadline import retry_settings
 from ecr_to_docker.errors import InvalidInputError
 
 ECR = "123456789012.dkr.ecr.eu-central-1.amazonaws.com"
@@ -123,7 +124,7 @@ def run(trap, tmp_path):
         ([f"{ECR}/app:1", "--timeout", "nan"], {}, (), "above 0 and at most 604800"),
         ([f"{ECR}/app:1", "--timeout", "1e10"], {}, (), "above 0 and at most 604800"),
         ([f"{ECR}/app:1", "--report", "/nonexistent/dir/r.json"], {}, (), "does not exist"),
-        ([f"{ECR}/app:1", "--ecr-registry-id", "42"], {}, (), "12-digit AWS account"),
+        ([f"{ECR}/app:1", "--ecr-registry-id", "42"], {}, (), "--ecr-registry-id '42' is not"),
         ([f"{ECR}/app:1"], {"CRANE": "/nonexistent/crane"}, (), "go install github.com/google"),
         ([], {}, (), "no SOURCE given"),
         (
@@ -170,6 +171,25 @@ def run(trap, tmp_path):
             "ECR_TO_DOCKER_JOBS must be between 1 and 32",
         ),
         ([f"{ECR}/a:1"], {"ECR_TO_DOCKER_TIMEOUT": "soon"}, (), "ECR_TO_DOCKER_TIMEOUT 'soon'"),
+        (
+            [f"{ECR}/a:1"],
+            {"ECR_TO_DOCKER_AWS_REGION": "mars-1"},
+            (),
+            "ECR_TO_DOCKER_AWS_REGION 'mars-1' is not an AWS region",
+        ),
+        (
+            [f"{ECR}/a:1"],
+            {"ECR_TO_DOCKER_RETRIES": "many"},
+            (),
+            "ECR_TO_DOCKER_RETRIES must be a whole number from 0 to 20, not 'many'",
+        ),
+        ([f"{ECR}/a:1"], {"ECR_TO_DOCKER_RETRIES": "21"}, (), "ECR_TO_DOCKER_RETRIES must be"),
+        (
+            [f"{ECR}/a:1"],
+            {"ECR_TO_DOCKER_RETRY_BACKOFF": "nan"},
+            (),
+            "ECR_TO_DOCKER_RETRY_BACKOFF must be a number of seconds from 0 to 60, not 'nan'",
+        ),
     ],
     ids=[
         "uppercase-repo",
@@ -218,6 +238,10 @@ def run(trap, tmp_path):
         "missing-list",
         "zero-jobs-from-environment",
         "timeout-word-from-environment",
+        "region-from-environment",
+        "retries-word",
+        "retries-too-many",
+        "backoff-nan",
     ],
 )
 def test_bad_input_exits_2_with_a_clear_message_before_any_connection(
@@ -341,7 +365,7 @@ def test_the_destination_is_resolved_from_source_namespace_and_flag(
     monkeypatch.setenv("CRANE", "/bin/true")
     environ = dict(ENVIRONMENT, DOCKERHUB_NAMESPACE=namespace)
 
-    request, _ = promote_command.build_request(
+    [request], _, _ = promote_command.build_requests(
         _args(sources=[source], destination=destination), environ
     )
 
@@ -352,7 +376,7 @@ def test_a_password_ending_in_a_newline_loses_only_the_newline(monkeypatch):
     monkeypatch.setenv("CRANE", "/bin/true")
     environ = dict(ENVIRONMENT, DOCKERHUB_PASSWORD=" pass word \n")
 
-    request, _ = promote_command.build_request(_args(), environ)
+    [request], _, _ = promote_command.build_requests(_args(), environ)
 
     assert request.destination_credentials.password == " pass word "
 
@@ -382,7 +406,7 @@ def test_an_image_list_with_a_byte_order_mark_and_crlf_is_read(monkeypatch, tmp_
 def test_a_username_with_a_colon_is_refused(monkeypatch):
     monkeypatch.setenv("CRANE", "/bin/true")
     with pytest.raises(InvalidInputError, match="must not contain ':'"):
-        promote_command.build_request(_args(), dict(ENVIRONMENT, DOCKERHUB_USERNAME="a:b"))
+        promote_command.build_requests(_args(), dict(ENVIRONMENT, DOCKERHUB_USERNAME="a:b"))
 
 
 def test_input_is_checked_before_the_http_client_or_the_aws_sdk_is_loaded():
@@ -612,6 +636,13 @@ def test_a_blank_variable_counts_as_unset(run, tmp_path):
     assert result.code == 2
     assert "must be lowercase" in result.stderr
     assert not os.path.exists("  ") and not os.path.exists(tmp_path / "  ")
+
+
+def test_blank_retry_variables_count_as_unset():
+    blank = {"ECR_TO_DOCKER_RETRIES": " ", "ECR_TO_DOCKER_RETRY_BACKOFF": ""}
+
+    assert retry_settings(blank) == (4, 0.5)
+    assert retry_settings({"ECR_TO_DOCKER_RETRIES": "0"}) == (0, 0.5)
 
 
 @pytest.mark.parametrize(
