@@ -24,13 +24,29 @@ exit codes:
   4  authentication or authorization failed
   5  registry or network failure (rate limit after retries, 5xx, timeout), or a source
      image that does not exist
-  6  verification failed: the destination digest differs after the copy
+  6  verification failed: after the copy the destination tag does not hold the source
+     digest, or a platform is missing
   1  anything unexpected
   130, 143  stopped by SIGINT or SIGTERM (128 + the signal's number; SIGHUP, SIGQUIT,
             SIGUSR1, SIGUSR2 and SIGALRM too); temporary credentials were removed, and
             the result says how far each image got
 """
 
+# The top level names each command's own codes only in outline: each command's --help has
+# them in full.
+TOP_EPILOG = """\
+exit codes (each command's --help says more):
+  0  done
+  2  invalid input or usage, found before any network call
+  3  promote: the destination tag already exists, and was not written
+  4  authentication or authorization failed
+  5  registry, Jenkins or network failure
+  6  promote: verification failed after the copy
+  7  jenkins-credentials: the Jenkins user lacks a permission
+  8  jenkins-credentials: the --folder does not exist
+  1  anything unexpected
+  128+n  stopped by signal n (130: SIGINT, 143: SIGTERM)
+"""
 
 _TRUE_WORDS = ("1", "true", "yes", "on")
 _FALSE_WORDS = ("", "0", "false", "no", "off")
@@ -347,7 +363,7 @@ def build_parser():
     parser = ArgumentParser(
         prog="ecr-to-docker",
         description="Promote container images from Amazon ECR to Docker Hub, safely.",
-        epilog=EPILOG,
+        epilog=TOP_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")

@@ -377,8 +377,7 @@ class Promotion:
         raise TagExistsError(
             f"{request.destination} already exists on the destination with digest "
             f"{existing.digest} (the source {request.source} is {source.digest}); a published "
-            f"tag is never overwritten, so {_NOT_WRITTEN[moment]}.{hint}",
-            existing_digest=existing.digest,
+            f"tag is never overwritten, so {_NOT_WRITTEN[moment]}.{hint}"
         )
 
     def _copy(self, source, destination_client):
@@ -483,7 +482,8 @@ class Promotion:
             if digest != source.digest:
                 raise VerificationError(
                     f"after the copy {request.destination} resolves to {digest or 'nothing'}, "
-                    f"not the source digest {source.digest}"
+                    f"not the source digest {source.digest}: something else changed the tag "
+                    "meanwhile; find out what before publishing again"
                 )
             missing = [
                 child
@@ -493,7 +493,8 @@ class Promotion:
         if missing:
             raise VerificationError(
                 f"after the copy {request.destination} lacks {len(missing)} of the index's "
-                f"{len(source.children)} manifests: {', '.join(missing)}"
+                f"{len(source.children)} manifests: {', '.join(missing)}; the registry "
+                "accepted the index without them or has lost them since: check that repository"
             )
         log.info(
             "verified: %s is %s%s",

@@ -35,7 +35,8 @@
 #   pip's own settings (PIP_INDEX_URL, PIP_EXTRA_INDEX_URL, pip.conf) choose the package index.
 #
 # Exit status:
-#   whatever ecr-to-docker exits with (0 to 6, see `ecr-to-docker promote --help`), or
+#   whatever ecr-to-docker promote exits with (0 to 6, or 128 + a signal's number; see
+#   `ecr-to-docker promote --help`), or
 #   125  ecr-to-docker could not be set up: no Python, no venv module, pip failed, or the
 #        installed command reports another version
 #   127  crane, which `promote` needs, is not installed

@@ -38,11 +38,12 @@ class EcrToDockerOutcome implements Serializable {
         (AUTHENTICATION_FAILED): 'authentication or authorization failed: check the Docker Hub' +
             ' credentials and the agent\'s AWS access to ECR',
         (REGISTRY_FAILURE)     : 'registry or network failure, or the source image does not exist',
-        (VERIFICATION_FAILED)  : 'verification failed: the digest on Docker Hub differs from the' +
-            ' source after the copy',
-        (SETUP_FAILED)         : 'ecr-to-docker could not be installed on the agent (Python 3' +
-            ' with venv and access to the package index are needed); the launcher\'s log above' +
-            ' says why',
+        (VERIFICATION_FAILED)  : 'verification failed: after the copy the tag on Docker Hub' +
+            ' does not hold the source digest, or a platform is missing; something else may' +
+            ' have written to it',
+        (SETUP_FAILED)         : 'ecr-to-docker could not be set up on the agent: put it on the' +
+            ' PATH at the library\'s version, or set ECR_TO_DOCKER_PIP_SPEC to where pip finds' +
+            ' it (Python 3.10+ with venv needed); the launcher\'s log above says why',
         (CRANE_MISSING)        : 'crane is not installed on the agent; install it with: ' +
             CRANE_INSTALL_HINT,
     ].asImmutable()

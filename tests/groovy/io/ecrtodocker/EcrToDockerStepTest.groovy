@@ -478,8 +478,9 @@ class EcrToDockerStepTest extends LibraryPipelineTest {
     }
 
     @Test
-    void 'exit status 125 fails the stage saying ecr-to-docker could not be installed'() {
-        assertExitStatusFailsWith(125, 'ecr-to-docker could not be installed on the agent')
+    void 'exit status 125 fails the stage saying ecr-to-docker could not be set up'() {
+        assertExitStatusFailsWith(125, 'ecr-to-docker could not be set up on the agent')
+        assert failureMessage.contains('ECR_TO_DOCKER_PIP_SPEC')
     }
 
     @Test
