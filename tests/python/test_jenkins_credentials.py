@@ -1,8 +1,8 @@
 """`ecr-to-docker jenkins-credentials`: the two credentials of the ecrToDocker stage.
 
 End-to-end tests run the real CLI as a subprocess against `standins.jenkins`, an HTTP
-stand-in of Jenkins' credential-store endpoints (no real Jenkins can be installed from the
-package registries these tests can reach; see docs/jenkins-credentials.md). The stand-in
+stand-in of Jenkins' credential-store endpoints (a real Jenkins is not part of the test
+run; see docs/jenkins-credentials.md). The stand-in
 enforces Basic auth with the API token, the CSRF crumb and permissions, keeps the exact XML
 it is sent, and, like Jenkins, never shows a stored secret back.
 """

@@ -1,8 +1,8 @@
 """A stand-in for the few Jenkins endpoints the `jenkins-credentials` command uses.
 
-No Jenkins (nor its Credentials plugin) can be installed from the package registries the
-tests can reach, so this plays its part, modelled on the Credentials plugin's
-CredentialsStoreAction:
+`make test` installs only from Debian, PyPI, Maven Central and the Go module proxy, where
+neither Jenkins nor its Credentials plugin is published, so this plays their part,
+modelled on the Credentials plugin's CredentialsStoreAction:
 
 - HTTP Basic with a user's API token on every request; a wrong token is a 401;
 - a CSRF crumb from `crumbIssuer/api/json`; a POST without the `Jenkins-Crumb` header that
