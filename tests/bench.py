@@ -192,7 +192,7 @@ class Bench:
                 destinations = [self.stack.destination(name, SOURCE_TAG) for name in names]
                 list_path = os.path.join(self.workdir, f"batch-{slug}-{repetition}.txt")
                 with open(list_path, "w") as image_list:
-                    for (source, _), destination in zip(sources, destinations):
+                    for (source, _), destination in zip(sources, destinations, strict=True):
                         image_list.write(f"{source} {destination}\n")
                 report_path = os.path.join(self.workdir, f"batch-{slug}-{repetition}.json")
                 if variant == "ours --jobs 4":
@@ -204,7 +204,7 @@ class Bench:
                 else:
                     command, environment = self.tools.crane_stage_loop(list_path)
                 run = run_measured(variant, command, environment, self.watch)
-                for (_, digest), destination in zip(sources, destinations):
+                for (_, digest), destination in zip(sources, destinations, strict=True):
                     self.check_copied(destination, digest, variant)
                 self.forget_destination(names)
                 runs[variant].append(run.as_dict())

@@ -35,7 +35,6 @@ _AUTH_ERROR_CODES = {
 @dataclass(frozen=True)
 class EcrLogin:
     credentials: Credentials
-    proxy_endpoint: str
 
 
 def login(registry, deadline) -> EcrLogin:
@@ -129,7 +128,7 @@ def login(registry, deadline) -> EcrLogin:
     logs.register_secret(password, username=username)
     log.info("logged in to ECR (account %s, region %s)", registry.account, registry.region)
     log.debug("the ECR token is for %s", data[0].get("proxyEndpoint", "an unnamed endpoint"))
-    return EcrLogin(Credentials(username, password), data[0].get("proxyEndpoint", ""))
+    return EcrLogin(Credentials(username, password))
 
 
 def check_configuration():

@@ -27,10 +27,6 @@ class TagExistsError(EcrToDockerError):
     exit_code = 3
     status = "refused"
 
-    def __init__(self, message, existing_digest=None):
-        super().__init__(message)
-        self.existing_digest = existing_digest
-
 
 class AuthenticationError(EcrToDockerError):
     """Credentials were refused, or they may not do what the promotion needs."""

@@ -105,7 +105,7 @@ class _Session(requests.Session):
     def get_redirect_target(self, response):
         # requests reads a redirect's whole body, untimed and unbounded, before following
         # it, and even when told not to follow it. Redirects are followed by the registry
-        # client instead (registry._send_once), which reads every body in bounded pieces.
+        # client instead (registry._request), which reads every body in bounded pieces.
         return None
 
 

@@ -7,9 +7,9 @@ through `redact`. Registering also covers the forms a secret travels in: the bas
 """
 
 import base64
-import urllib.parse
 import logging
 import sys
+import urllib.parse
 
 LOGGER_NAME = "ecr_to_docker"
 HIDDEN = "<hidden>"

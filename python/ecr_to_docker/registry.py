@@ -281,16 +281,14 @@ class RegistryClient:
         The GET is not redirected: a redirect could lead to another tag's or another
         server's 404, which says nothing about this tag. The answer must be JSON, as a
         registry's errors are, and not a web page that happens to hold such a text."""
-        return _unknown_manifest(self._get_manifest_unredirected(reference, what))
-
-    def _get_manifest_unredirected(self, reference, what):
-        return self._send(
+        unredirected_get = self._send(
             "GET",
             self._manifest_path(reference),
             what=what,
             headers={"Accept": self._accept},
             follow_redirects=False,
         )
+        return _unknown_manifest(unredirected_get)
 
     def get_manifest(self, digest, what):
         """The manifest's bytes, checked against the digest they were asked for."""

@@ -54,12 +54,12 @@ def phase(runs, name):
 
 def paired_differences(runs_a, runs_b):
     """Per repetition, a minus b (both ran in the same round, one after the other)."""
-    return [a["wall"] - b["wall"] for a, b in zip(runs_a, runs_b)]
+    return [a["wall"] - b["wall"] for a, b in zip(runs_a, runs_b, strict=True)]
 
 
 def paired_ratios(runs_a, runs_b):
     """Per repetition, a's wall time over b's (both ran in the same round)."""
-    return [a["wall"] / b["wall"] for a, b in zip(runs_a, runs_b)]
+    return [a["wall"] / b["wall"] for a, b in zip(runs_a, runs_b, strict=True)]
 
 
 def rounds_text(values):

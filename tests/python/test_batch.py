@@ -136,7 +136,7 @@ def test_a_batch_stopped_midway_says_what_each_image_reached(stack, repo_name, t
     assert "summary: " in stderr
     # The copies stopped on purpose are not mistaken for faults worth a second run.
     assert "trying once more" not in stderr
-    for name, result in zip(names, results):
+    for name, result in zip(names, results, strict=True):
         published = hub_digest(stack, f"{standin.HUB_NAMESPACE}/{name}", "1.0")
         # Every tag that is there is one the result owns up to, and holds the source.
         if published is not None:

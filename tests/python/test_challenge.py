@@ -27,7 +27,8 @@ from ecr_to_docker import challenge
             [("bearer", {"realm": "https://auth.example/token", "service": "registry"}, None)],
         ),
         (
-            'Basic realm="https://123456789012.dkr.ecr.eu-west-1.amazonaws.com/",service="ecr.amazonaws.com"',
+            'Basic realm="https://123456789012.dkr.ecr.eu-west-1.amazonaws.com/",'
+            'service="ecr.amazonaws.com"',
             [
                 (
                     "basic",

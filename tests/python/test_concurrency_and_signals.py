@@ -131,7 +131,7 @@ def test_two_promotions_passing_the_second_check_together_still_overwrite_nothin
         codes=codes, tag_writes=tag_writes, final=final, digests=tuple(digests)
     )
 
-    winners = [digest for digest, code in zip(digests, codes) if code == 0]
+    winners = [digest for digest, code in zip(digests, codes, strict=True) if code == 0]
     assert len(winners) <= 1
     assert all(code in (0, 3, 5) for code in codes), codes
     assert set(tag_writes) <= set(winners)
@@ -261,9 +261,8 @@ def test_signals_repeated_during_an_abort_change_nothing_about_how_it_ends(fault
         outcome = _signal_outcome(run, fault_stack, wrote, final, digest)
         outcome["traceback"] = "Traceback" in run.stderr
         outcome["leftovers"] = run.temporary_files()
-        _results["signals"][
-            (f"blob upload, SIGINT every 0.5 ms after SIGTERM (#{attempt + 1})", "SIGTERM, SIGINT…")
-        ] = outcome
+        case = f"blob upload, SIGINT every 0.5 ms after SIGTERM (#{attempt + 1})"
+        _results["signals"][(case, "SIGTERM, SIGINT…")] = outcome
         outcomes.append(outcome)
 
     for outcome in outcomes:

@@ -45,18 +45,11 @@ class _Answering(BaseHTTPRequestHandler):
 class OddRegistry(_LoopbackServer):
     """A registry-shaped server whose repository name chooses how it misbehaves."""
 
-    def __init__(self):
-        self.manifest_requests = []
-        super().__init__()
-
     def _handler(self):
-        registry = self
-
         class Handler(_Answering):
             def do_GET(self):
                 if self.path == "/v2/":
                     return self._answer(200, {"Docker-Distribution-API-Version": "registry/2.0"})
-                registry.manifest_requests.append(f"GET {self.path}")
                 unknown = b'{"errors":[{"code":"MANIFEST_UNKNOWN","message":"unknown"}]}'
                 behaviour = _behaviour(self.path)
                 if behaviour == "unmarked404-json-body":
@@ -82,7 +75,6 @@ class OddRegistry(_LoopbackServer):
                 self._answer(404, {"Content-Type": "text/plain"}, b"404 page not found\n")
 
             def do_HEAD(self):
-                registry.manifest_requests.append(self.path)
                 behaviour = _behaviour(self.path)
                 if behaviour == "plain404":
                     # What Go servers and ingress default backends answer.

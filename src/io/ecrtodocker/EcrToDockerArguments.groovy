@@ -162,7 +162,8 @@ class EcrToDockerArguments implements Serializable {
         }
     }
 
-    /** Null or blank only: any other value that is not a list is EcrToDockerImageList's to refuse. */
+    /** Null or blank only: any other value that is not a list is EcrToDockerImageList's to
+     * refuse. */
     @NonCPS
     private static void rejectMissingImages(images) {
         boolean blank = images instanceof CharSequence && images.toString().trim().isEmpty()

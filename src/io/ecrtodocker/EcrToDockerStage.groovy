@@ -6,8 +6,8 @@ package io.ecrtodocker
  *
  * It has the shape of an EDP stage (a `script` property and `run(context)`), but lives in this
  * library's own package so that it can be loaded beside EDP's libraries without clashing; a
- * two-line class in a team's custom-stages library registers it under EDP's @Stage annotation
- * (see the README, "EDP Build pipelines").
+ * short class in the application's `stages/` folder registers it under EDP's @Stage annotation
+ * and hands it the context (see the README, "EDP Build pipelines").
  *
  * From the EDP context it reads:
  *   - the registry host and the repository namespace: the `docker-registry` EDP component's
