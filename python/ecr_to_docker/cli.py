@@ -22,8 +22,8 @@ exit codes:
   2  invalid input or usage, found before any network call
   3  the destination tag already exists: refused, the tag was not written
   4  authentication or authorization failed
-  5  registry or network failure (rate limit after retries, 5xx, timeout), or a source
-     image that does not exist
+  5  registry or network failure (rate limit after retries, 5xx, timeout, a host that
+     does not resolve, a TLS error), or a source image that does not exist
   6  verification failed: after the copy the destination tag does not hold the source
      digest, or a platform is missing
   1  anything unexpected
