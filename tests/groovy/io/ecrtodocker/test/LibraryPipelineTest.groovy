@@ -60,7 +60,7 @@ abstract class LibraryPipelineTest extends BasePipelineTest {
     @Before
     void setUp() throws Exception {
         baseScriptRoot = projectDirectory.path
-        scriptRoots = ['tests/groovy/pipelines'] as String[]
+        scriptRoots = (['tests/groovy/pipelines'] + extraScriptRoots()) as String[]
         scriptExtension = 'jenkins'
         super.setUp()
 
@@ -121,6 +121,11 @@ abstract class LibraryPipelineTest extends BasePipelineTest {
         helper.registerAllowedMethod('withCredentials', [List, Closure]) {
             List bindings, Closure body -> withSecrets(bindings, body)
         }
+    }
+
+    /** More folders of pipelines, relative to the project directory. */
+    protected List<String> extraScriptRoots() {
+        return []
     }
 
     /** Runs tests/groovy/pipelines/NAME.jenkins; `error` makes the build FAILURE, as in Jenkins. */
