@@ -7,8 +7,10 @@ through `redact`. Registering also covers the forms a secret travels in: the bas
 """
 
 import base64
+import bisect
 import logging
 import sys
+import threading
 import urllib.parse
 
 LOGGER_NAME = "ecr_to_docker"
@@ -19,7 +21,31 @@ HIDDEN = "<hidden>"
 # passwords are all longer.
 MIN_SECRET_LENGTH = 8
 
+# Every form of every secret, and the same grouped by length. A batch registers a token
+# per destination repository, thousands in a long list; a text cannot hold a secret longer
+# than itself, so the digests, references and statuses that make up most of the output
+# are checked against the few short secrets only, not against every token. Secrets are
+# only ever added: lists that grow by append can be read while another thread adds.
 _secrets = set()
+_secrets_by_length = {}  # length -> list of secrets of that length
+_lengths = []  # the lengths that have secrets, ascending
+_registering = threading.Lock()
+
+
+def _add_secrets(forms):
+    with _registering:
+        for form in forms:
+            if not form or form in _secrets:
+                continue
+            _secrets.add(form)
+            bucket = _secrets_by_length.get(len(form))
+            if bucket is None:
+                _secrets_by_length[len(form)] = bucket = []
+                # A new list of lengths, swapped in whole, for readers in other threads.
+                lengths = list(_lengths)
+                bisect.insort(lengths, len(form))
+                globals()["_lengths"] = lengths
+            bucket.append(form)
 
 
 # Words every result may hold: a password equal to one would, hidden, turn the result's
@@ -39,10 +65,10 @@ def register_secret(value, username=None, plain_words=()):
         return
     if not too_plain_to_hide(value, plain_words):
         # Also as a server may echo it back: URL-encoded, or base64 on its own.
-        _secrets.update(_encodings(value))
+        _add_secrets(_encodings(value))
     if username is not None:
         pair = f"{username}:{value}"
-        _secrets.update(form for form in _encodings(pair) if form != pair)
+        _add_secrets(form for form in _encodings(pair) if form != pair)
 
 
 def _encodings(value):
@@ -67,10 +93,15 @@ def too_plain_to_hide(value, plain_words=()):
 
 def redact(text):
     text = str(text)
-    # Longest first, so that a secret containing another one is hidden whole.
-    for secret in sorted(_secrets, key=len, reverse=True):
-        if secret in text:
-            text = text.replace(secret, HIDDEN)
+    lengths = _lengths
+    # Longest first, so that a secret containing another one is hidden whole; none longer
+    # than the text can be in it.
+    for length in reversed(lengths[: bisect.bisect_right(lengths, len(text))]):
+        bucket = _secrets_by_length[length]
+        for index in range(len(bucket)):
+            secret = bucket[index]
+            if secret in text:
+                text = text.replace(secret, HIDDEN)
     return text
 
 
