@@ -29,11 +29,14 @@ def run_all(*steps):
     return run_bounded(steps, len(steps))
 
 
-def run_bounded(steps, jobs):
+def run_bounded(steps, jobs, stop=None):
     """Run the callables at most `jobs` at a time; return their results in order.
 
     When steps fail, the first failing step's exception (in argument order) is raised,
     after every step has ended, so that no step is left half-done in the background.
+    `stop`: a threading.Event; once set, no further step is started. The run is being
+    stopped then, and the workers must leave the interpreter to the thread that reports
+    how far it got (with a long list, workers that go on would slow it down many times).
     """
     pending = list(enumerate(steps))
     pending.reverse()
@@ -44,7 +47,7 @@ def run_bounded(steps, jobs):
     def worker():
         while True:
             with lock:
-                if not pending:
+                if not pending or (stop is not None and stop.is_set()):
                     return
                 index, step = pending.pop()
             try:

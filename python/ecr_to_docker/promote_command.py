@@ -15,7 +15,7 @@ import urllib.parse
 from ecr_to_docker import cli, copier, ecr_host, ecr_login, logs, parallel, reference
 from ecr_to_docker.credentials import Credentials
 from ecr_to_docker.deadline import Deadline, retry_settings, seconds_from
-from ecr_to_docker.errors import EcrToDockerError, InvalidInputError
+from ecr_to_docker.errors import EcrToDockerError, InvalidInputError, RegistryError
 from ecr_to_docker.promotion_request import PromotionRequest
 from ecr_to_docker.timings import Timings
 
@@ -77,7 +77,7 @@ def _run_single(request, report_path, timings):
 
 
 def _run_batch(requests, report_path, timings, jobs):
-    from ecr_to_docker.promotion import CopySlots, Promotion, stop_writing
+    from ecr_to_docker.promotion import STOPPING, CopySlots, Promotion, stop_writing
 
     # A long batch keeps allocating; let the cycle collector run again (see __main__.run).
     gc.enable()
@@ -94,10 +94,21 @@ def _run_batch(requests, report_path, timings, jobs):
 
     # What each image has reached so far; read if the batch is stopped midway.
     outcomes = [None] * len(promotions)
+    # Images whose turn came after --timeout had run out: failed at once, said in one line.
+    not_started = []
 
     def step(index):
         promotion = promotions[index]
         image_timings[index].restart()
+        deadline = requests[index].deadline
+        if deadline.remaining() <= 0:
+            not_started.append(index)
+            error = RegistryError(
+                f"not started: the run's time budget of {deadline.seconds:g}s (--timeout) "
+                "was used up before its turn"
+            )
+            outcomes[index] = _failed(promotion, error)
+            return outcomes[index]
         try:
             result = promotion.run()
             result["exit_code"] = 0
@@ -109,7 +120,7 @@ def _run_batch(requests, report_path, timings, jobs):
         return result
 
     try:
-        results = _promote_all(promotions, step, timings, jobs)
+        results = _promote_all(promotions, step, timings, jobs, stop=STOPPING)
     except BaseException as stopped:
         # A signal (or a failure of our own) in the middle of the batch: the workers
         # write no more tags, and each image says what it reached, so that the caller
@@ -126,6 +137,13 @@ def _run_batch(requests, report_path, timings, jobs):
             exit_code = getattr(stopped, "exit_code", 1)
             _write_batch_report(report_path, results, image_timings, timings, exit_code, counts)
         raise
+    if not_started:
+        count = len(not_started)
+        log.error(
+            "%s not started: the run's time budget (--timeout) was used up before %s turn",
+            "1 image was" if count == 1 else f"{count} images were",
+            "its" if count == 1 else "their",
+        )
     counts = _summary(results)
     exit_code = max((r["exit_code"] for r in results), key=_severity)
     if report_path:
@@ -133,13 +151,14 @@ def _run_batch(requests, report_path, timings, jobs):
     return results, exit_code
 
 
-def _promote_all(promotions, step, timings, jobs):
+def _promote_all(promotions, step, timings, jobs, stop):
     # Each image is read back right after its own pause, as in a single run, so that an
     # image finished early is verified long before a slow one can use up --timeout.
     with timings.phase("promote"):
         return parallel.run_bounded(
             [lambda i=i: step(i) for i in range(len(promotions))],
             IMAGES_IN_FLIGHT_PER_COPY * jobs,
+            stop=stop,
         )
 
 

@@ -44,16 +44,17 @@ from ecr_to_docker.timings import Timings
 log = logs.get("promote")
 
 # Set when the run is being stopped (a signal during a batch): no promotion starts a copy
-# or a tag write after that, so that what the run reports as written stays true.
-_STOPPING = threading.Event()
+# or a tag write after that, so that what the run reports as written stays true, and no
+# image of the batch is started any more.
+STOPPING = threading.Event()
 
 
 def stop_writing():
-    _STOPPING.set()
+    STOPPING.set()
 
 
 def _unless_stopping():
-    if _STOPPING.is_set():
+    if STOPPING.is_set():
         raise RuntimeError("the run is being stopped")
 
 

@@ -334,3 +334,77 @@ def test_a_signal_the_kernel_hands_to_a_worker_thread_still_stops_the_batch_at_o
     assert stopped_after < 1.5, stopped_after
     statuses = [result["status"] for result in json.loads(stdout)]
     assert "interrupted" in statuses, statuses
+
+
+def _long_dry_run_list(stack, repo_name, tmp_path, count):
+    """A list of `count` images, all one small source, each to a repository of its own:
+    with --dry-run nothing is written, and each image still logs in and checks."""
+    stack.source_pusher().push_image(repo_name, "1.0", [1024], seed=repo_name)
+    source = stack.source(repo_name, "1.0")
+    list_file = tmp_path / "long.txt"
+    list_file.write_text(
+        "".join(
+            f"{source} {stack.destination(f'{repo_name}-{index}', '1.0')}\n"
+            for index in range(count)
+        )
+    )
+    return list_file
+
+
+def test_a_long_batch_stopped_by_a_signal_starts_no_further_image(stack, repo_name, tmp_path):
+    # Jenkins kills an aborted build after a grace period: the run must end at once, not
+    # after the workers have gone through the rest of the list.
+    import signal
+    import threading
+    import time
+
+    from conftest import start_command
+
+    jobs = 4
+    list_file = _long_dry_run_list(stack, repo_name, tmp_path, 4000)
+    process = start_command(
+        ["promote", "--from-file", str(list_file), "--dry-run", "--jobs", str(jobs)],
+        stack.environment(TMPDIR=str(tmp_path)),
+    )
+    checked = []  # one entry per "would copy" line, as it is written
+
+    def read_log():
+        for line in process.stderr:
+            if "dry run: would copy" in line:
+                checked.append(line)
+
+    reader = threading.Thread(target=read_log, daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 60
+    while len(checked) < 50 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    checked_at_signal = len(checked)
+    process.send_signal(signal.SIGTERM)
+    stdout = process.stdout.read()
+    process.wait(timeout=30)
+    reader.join(timeout=10)
+
+    assert process.returncode == 143
+    results = json.loads(stdout)
+    assert len(results) == 4000
+    # Only the images already under way when the signal came may finish: at most one per
+    # worker (2 x --jobs of them), and a few log lines that were on their way.
+    assert len(checked) - checked_at_signal <= 2 * jobs + 4
+    assert sum(r["status"] == "interrupted" for r in results) >= 4000 - len(checked) - 2 * jobs
+
+
+def test_images_whose_turn_comes_after_the_time_budget_fail_at_once_in_one_line(
+    stack, cli, repo_name, tmp_path
+):
+    list_file = _long_dry_run_list(stack, repo_name, tmp_path, 3000)
+
+    run = cli("promote", "--from-file", list_file, "--dry-run", "--timeout", "2", timeout=120)
+
+    assert run.returncode == 5, run.stderr[-2000:]
+    results = run.result
+    not_started = [r for r in results if r.get("error", "").startswith("not started")]
+    assert not_started, "the budget of 2 s was expected to end before 3000 checks"
+    assert all(r["status"] == "failed" and r["exit_code"] == 5 for r in not_started)
+    # Said once for all of them, not once per image.
+    assert run.stderr.count("not started") == 1
+    assert f"{len(not_started)} images were not started" in run.stderr
