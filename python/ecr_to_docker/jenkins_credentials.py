@@ -82,18 +82,25 @@ class Settings:
 def read_settings(args, environ=None):
     environ = os.environ if environ is None else environ
     values = _read_environment(environ)
-    docker_id = _credential_id(args.docker_credentials_id, "--docker-credentials-id")
-    repo_id = _credential_id(args.repo_credentials_id, "--repo-credentials-id")
+    docker_id = _credential_id(
+        args.docker_credentials_id,
+        cli.named(args, "docker_credentials_id", "--docker-credentials-id"),
+    )
+    repo_id = _credential_id(
+        args.repo_credentials_id, cli.named(args, "repo_credentials_id", "--repo-credentials-id")
+    )
     if docker_id == repo_id:
         raise errors.InvalidInputError(
             f"--docker-credentials-id and --repo-credentials-id are both '{docker_id}'; "
             "the two credentials need different IDs"
         )
     return Settings(
-        jenkins_url=_jenkins_url(args.jenkins_url),
+        jenkins_url=_jenkins_url(
+            args.jenkins_url, cli.named(args, "jenkins_url", "--jenkins-url")
+        ),
         jenkins_user=values[JENKINS_USER],
         jenkins_token=values[JENKINS_API_TOKEN],
-        folder=_folder(args.folder),
+        folder=_folder(args.folder, cli.named(args, "folder", "--folder")),
         timeout=seconds_from(
             args.timeout,
             cli.named(args, "timeout", "--timeout", f"{cli.ENV_PREFIX}JENKINS_TIMEOUT"),
@@ -143,52 +150,62 @@ def _read_environment(environ):
     return values
 
 
-def _jenkins_url(value):
+def _jenkins_url(value, flag="--jenkins-url"):
     if not value:
         raise errors.InvalidInputError(
             "--jenkins-url is required (or ECR_TO_DOCKER_JENKINS_URL), "
             "e.g. https://jenkins.example.com/"
         )
     if any(ch.isspace() or ord(ch) < 32 for ch in value):
-        raise errors.InvalidInputError("--jenkins-url contains whitespace or control characters")
+        raise errors.InvalidInputError(f"{flag} contains whitespace or control characters")
     parts = urllib.parse.urlsplit(value)
     if parts.username is not None or parts.password is not None:
         # Not echoed: the part before @ may be a token.
         raise errors.InvalidInputError(
-            "--jenkins-url must not contain a user or password; "
+            f"{flag} must not contain a user or password; "
             "set JENKINS_USER and JENKINS_API_TOKEN instead"
         )
     try:
         parts.port  # noqa: B018 - reading it is the check: urllib raises on a bad port
     except ValueError:
-        raise errors.InvalidInputError(f"--jenkins-url {value!r} has an invalid port") from None
+        raise errors.InvalidInputError(f"{flag} {value!r} has an invalid port") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise errors.InvalidInputError(
-            f"--jenkins-url {value!r} is not an http:// or https:// URL with a host"
+            f"{flag} {value!r} is not an http:// or https:// URL with a host"
         )
     if parts.query or parts.fragment:
         raise errors.InvalidInputError(
-            f"--jenkins-url {value!r} must be Jenkins' base URL, without ? or #"
+            f"{flag} {value!r} must be Jenkins' base URL, without ? or #"
         )
     return value.rstrip("/") + "/"
 
 
-def _folder(value):
+def _folder(value, flag="--folder"):
     if value is None or value.strip("/") == "":
         return None
     segments = value.strip("/").split("/")
     if any(segment.strip() == "" for segment in segments):
         raise errors.InvalidInputError(
-            f"--folder {value!r} has an empty part; give the folder's full name, e.g. team/app"
+            f"{flag} {value!r} has an empty part; give the folder's full name, e.g. team/app"
+        )
+    # Each part becomes a segment of the URL path (job/<part>/): "." and ".." would be
+    # resolved away on the way, and the credentials land in another folder than the one
+    # named and reported.
+    if any(segment in (".", "..") for segment in segments):
+        raise errors.InvalidInputError(
+            f"{flag} {value!r} has a '.' or '..' part; give the folder's full name, "
+            "e.g. team/app"
         )
     return "/".join(segments)
 
 
 def _credential_id(value, flag):
-    if not value or not CREDENTIAL_ID.fullmatch(value):
+    # "." and ".." would be path segments of the credential's URL, resolved away on the
+    # way to Jenkins (credential/../config.xml is the domain's configuration).
+    if not value or not CREDENTIAL_ID.fullmatch(value) or value in (".", ".."):
         raise errors.InvalidInputError(
             f"{flag} {value!r} is not a valid Jenkins credential ID: use letters, digits, "
-            "'_', '-' and '.'"
+            "'_', '-' and '.', and not '.' or '..' alone"
         )
     return value
 

@@ -554,6 +554,21 @@ INVALID_INPUT = {
     "same-ids": (["--repo-credentials-id", "dockerCredentialsId"], {}, "different IDs"),
     "bad-timeout": (["--timeout", "soon"], {}, "--timeout"),
     "empty-folder-part": (["--folder", "team//app"], {}, "empty part"),
+    # "." and ".." would be resolved away in the URL: credentials in another folder.
+    "dot-dot-folder-part": (["--folder", "team/.."], {}, "--folder 'team/..' has a '.' or '..'"),
+    "dot-folder-part": (["--folder", "./team"], {}, "has a '.' or '..' part"),
+    "dot-dot-id": (["--docker-credentials-id", ".."], {}, "not '.' or '..' alone"),
+    "dot-id": (["--repo-credentials-id", "."], {}, "not '.' or '..' alone"),
+    "folder-from-environment": (
+        [],
+        {"ECR_TO_DOCKER_FOLDER": "a/../b"},
+        "ECR_TO_DOCKER_FOLDER 'a/../b' has a '.' or '..' part",
+    ),
+    "id-from-environment": (
+        [],
+        {"ECR_TO_DOCKER_DOCKER_CREDENTIALS_ID": "a b"},
+        "ECR_TO_DOCKER_DOCKER_CREDENTIALS_ID 'a b' is not a valid",
+    ),
     "carriage-return-in-password": (
         [],
         {"DOCKERHUB_PASSWORD": "abc\rdef"},
