@@ -116,7 +116,8 @@ class EnvDefault(argparse.Action):
         # Set but blank counts as not set: the Jenkins step passes every variable, blank
         # when unused.
         if os.environ.get(variable, "").strip():
-            default = os.environ[variable]
+            # Spaces around a value are a copy-paste accident, not part of it.
+            default = os.environ[variable].strip()
             choices = kwargs.get("choices")
             if choices and default not in choices:
                 _add_problem(

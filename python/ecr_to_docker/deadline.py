@@ -30,10 +30,18 @@ class Deadline:
 LONGEST_SECONDS = 7 * 24 * 3600
 
 
+def plain_number(text):
+    """`text` without surrounding spaces when it is written the plain way: ASCII digits,
+    no '_' separators. Python's int() and float() also take other scripts' digits and
+    '1_0', which nobody means in a timeout or a retry count; None otherwise."""
+    text = str(text).strip()
+    return text if text.isascii() and "_" not in text else None
+
+
 def seconds_from(text, flag):
     """A positive number of seconds, at most a week, given as `flag`; or InvalidInputError."""
     try:
-        value = float(text)
+        value = float(plain_number(text))
     except (TypeError, ValueError):
         raise InvalidInputError(f"{flag} {text!r} is not a number of seconds") from None
     if not 0 < value <= LONGEST_SECONDS:  # also false for NaN and infinity
@@ -61,8 +69,8 @@ def retry_settings(environ=None):
     for variable, default, lowest, highest, kind, what in _RETRY_VARIABLES:
         text = environ.get(variable, "").strip()
         try:
-            value = kind(text) if text else default
-        except ValueError:
+            value = kind(plain_number(text)) if text else default
+        except (TypeError, ValueError):
             value = None
         if value is None or not lowest <= value <= highest:
             raise InvalidInputError(

@@ -14,7 +14,7 @@ import urllib.parse
 
 from ecr_to_docker import cli, copier, ecr_host, ecr_login, logs, parallel, reference
 from ecr_to_docker.credentials import Credentials
-from ecr_to_docker.deadline import Deadline, retry_settings, seconds_from
+from ecr_to_docker.deadline import Deadline, plain_number, retry_settings, seconds_from
 from ecr_to_docker.errors import EcrToDockerError, InvalidInputError, RegistryError
 from ecr_to_docker.promotion_request import PromotionRequest
 from ecr_to_docker.timings import Timings
@@ -280,8 +280,11 @@ def build_requests(args, environ=None):
     timeout = seconds_from(args.timeout, cli.named(args, "timeout", "--timeout"))
     _check_aws_environment(environ)
     credentials = _destination_credentials(environ)
-    report_path = _report_path(args.report, getattr(args, "from_file", None))
-    insecure = frozenset(_host(item) for item in args.insecure_registry or [])
+    report_path = _report_path(
+        args.report, getattr(args, "from_file", None), *_report_flags(args)
+    )
+    insecure_flag = cli.named(args, "insecure_registry", "--insecure-registry")
+    insecure = frozenset(_host(item, insecure_flag) for item in args.insecure_registry or [])
     crane = copier.find_crane()
     retry_settings()  # refuse a malformed tuning variable now, not mid-run
     deadline = Deadline(timeout)
@@ -431,7 +434,7 @@ def _read_image_list(path):
 def _jobs(args):
     text, name = args.jobs, cli.named(args, "jobs", "--jobs")
     try:
-        jobs = int(text)
+        jobs = int(plain_number(text))
     except (TypeError, ValueError):
         raise InvalidInputError(f"{name} {text!r} is not a whole number") from None
     if not 1 <= jobs <= 32:
@@ -544,25 +547,25 @@ def _destination(text, source, environ, what=None):
         ) from None
 
 
-def _report_path(path, image_list=None):
+def _report_path(path, image_list=None, flag="--report", list_flag="--from-file"):
     """The report's path, proven writable now: finding out after the promotion would
     leave a published image with a failed run."""
     if not path:
         return None
     if path.endswith(os.sep) or os.path.isdir(path):
-        raise InvalidInputError(f"--report {path!r} is a directory; name a file")
+        raise InvalidInputError(f"{flag} {path!r} is a directory; name a file")
     if image_list and _same_file(path, image_list):
         # The report replaces its file at the end: the release's list would be lost.
         raise InvalidInputError(
-            f"--report {path!r} is the image list given to --from-file; name another file"
+            f"{flag} {path!r} is the image list given to {list_flag}; name another file"
         )
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
-        raise InvalidInputError(f"--report {path!r}: the directory {directory} does not exist")
+        raise InvalidInputError(f"{flag} {path!r}: the directory {directory} does not exist")
     if os.path.lexists(path) and not os.path.isfile(path):
         # Replacing a device or socket with a regular file could break the agent
         # (think ECR_TO_DOCKER_REPORT=/dev/null run as root).
-        raise InvalidInputError(f"--report {path!r} exists and is not a regular file")
+        raise InvalidInputError(f"{flag} {path!r} exists and is not a regular file")
     try:
         # Both names must be writable: the temporary file and the report it becomes.
         for name in (_temporary_report_path(path), path):
@@ -574,8 +577,13 @@ def _report_path(path, image_list=None):
                 pass
             os.remove(name)
     except OSError as error:
-        raise InvalidInputError(f"--report {path!r} cannot be written: {error.strerror}") from None
+        raise InvalidInputError(f"{flag} {path!r} cannot be written: {error.strerror}") from None
     return path
+
+
+def _report_flags(args):
+    """How the report and the image list were given (flags or variables), for messages."""
+    return cli.named(args, "report", "--report"), cli.named(args, "from_file", "--from-file")
 
 
 def report_refused_input(args, error, timings=None):
@@ -585,7 +593,7 @@ def report_refused_input(args, error, timings=None):
     if not getattr(args, "report", None):
         return
     try:
-        path = _report_path(args.report, getattr(args, "from_file", None))
+        path = _report_path(args.report, getattr(args, "from_file", None), *_report_flags(args))
     except InvalidInputError:
         return  # the report's path may be what was refused
     result = {"status": error.status, "error": logs.redact(error), "exit_code": error.exit_code}
@@ -669,14 +677,14 @@ def _is_endpoint_url(text):
         return bool(_HOSTNAME.fullmatch(host))
 
 
-def _host(text):
+def _host(text, flag="--insecure-registry"):
     host = text.strip().lower()
     for scheme in ("http://", "https://"):
         if host.startswith(scheme):
             host = host[len(scheme) :]
     host = host.rstrip("/")
     if not reference.is_host(host):
-        raise InvalidInputError(f"--insecure-registry {text!r} must be a host[:port]")
+        raise InvalidInputError(f"{flag} {text!r} must be a host[:port]")
     return host
 
 

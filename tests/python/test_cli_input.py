@@ -13,7 +13,7 @@ import threading
 from types import SimpleNamespace
 
 import pytest
-from ecr_to_docker import promote_command
+from ecr_to_docker import cli, promote_command
 from ecr_to_docker.deadline import retry_settings
 from ecr_to_docker.errors import InvalidInputError
 
@@ -184,6 +184,21 @@ def run(trap, tmp_path):
             "ECR_TO_DOCKER_RETRIES must be a whole number from 0 to 20, not 'many'",
         ),
         ([f"{ECR}/a:1"], {"ECR_TO_DOCKER_RETRIES": "21"}, (), "ECR_TO_DOCKER_RETRIES must be"),
+        # Other scripts' digits and '_' separators: int() takes them, nobody means them.
+        ([f"{ECR}/a:1"], {"ECR_TO_DOCKER_RETRIES": "\u0663"}, (), "ECR_TO_DOCKER_RETRIES must be"),
+        ([f"{ECR}/a:1"], {"ECR_TO_DOCKER_TIMEOUT": "1_0"}, (), "ECR_TO_DOCKER_TIMEOUT '1_0'"),
+        (
+            [f"{ECR}/a:1", f"{ECR}/b:1"],
+            {"ECR_TO_DOCKER_JOBS": "\uff13"},
+            (),
+            "ECR_TO_DOCKER_JOBS '\uff13' is not a whole number",
+        ),
+        (
+            [f"{ECR}/a:1"],
+            {"ECR_TO_DOCKER_INSECURE_REGISTRY": "bad host"},
+            (),
+            "ECR_TO_DOCKER_INSECURE_REGISTRY 'bad host' must be a host[:port]",
+        ),
         (
             [f"{ECR}/a:1"],
             {"ECR_TO_DOCKER_RETRY_BACKOFF": "nan"},
@@ -241,6 +256,10 @@ def run(trap, tmp_path):
         "region-from-environment",
         "retries-word",
         "retries-too-many",
+        "retries-arabic-digit",
+        "timeout-underscore",
+        "jobs-fullwidth-digit",
+        "insecure-registry-from-environment",
         "backoff-nan",
     ],
 )
@@ -636,6 +655,36 @@ def test_a_blank_variable_counts_as_unset(run, tmp_path):
     assert result.code == 2
     assert "must be lowercase" in result.stderr
     assert not os.path.exists("  ") and not os.path.exists(tmp_path / "  ")
+
+
+def test_spaces_around_a_variable_are_not_part_of_its_value(monkeypatch):
+    # A value pasted into a Jenkins parameter often ends in a space.
+    monkeypatch.setenv("CRANE", "/bin/true")
+    for name, value in (
+        ("ECR_TO_DOCKER_AWS_REGION", " eu-west-3 "),
+        ("ECR_TO_DOCKER_ECR_REGISTRY_ID", "123456789012 "),
+        ("ECR_TO_DOCKER_IF_EXISTS", "skip-identical "),
+    ):
+        monkeypatch.setenv(name, value)
+    args = cli.build_parser().parse_args(["promote", f"{ECR}/app:1"])
+
+    assert (args.aws_region, args.ecr_registry_id) == ("eu-west-3", "123456789012")
+    assert args.if_exists == "skip-identical"
+
+
+def test_a_report_refused_through_its_variable_is_named_by_it(run, tmp_path):
+    image_list = tmp_path / "images.txt"
+    image_list.write_text(f"{ECR}/app:1\n")
+
+    result = run(
+        "promote",
+        env={"ECR_TO_DOCKER_FROM_FILE": str(image_list), "ECR_TO_DOCKER_REPORT": str(image_list)},
+    )
+
+    assert result.code == 2
+    assert "ECR_TO_DOCKER_REPORT" in result.stderr
+    assert "given to ECR_TO_DOCKER_FROM_FILE" in result.stderr
+    assert image_list.read_text() == f"{ECR}/app:1\n"
 
 
 def test_blank_retry_variables_count_as_unset():
