@@ -161,11 +161,12 @@ class Promotion:
         self.result["status"] = "tagging"
         with self.timings.phase("tag"):
             window_started = self._write_tag(destination_client, source, window_started)
+        # Written, not yet read back (what a stopped run reports for this image); set
+        # before it is logged, so that a run stopped right after the line says "tagged".
+        self.result["status"] = "tagged"
         written_at = time.monotonic()
         self.verify_due = written_at + settle_seconds([written_at - window_started])
         log.info("tagged %s", request.destination)
-        # Written, not yet read back (what a stopped run reports for this image).
-        self.result["status"] = "tagged"
 
         # A writer that passed its second check just before our write lands its own write
         # a moment later. Reading the tag back only after a pause lets that write show, so
