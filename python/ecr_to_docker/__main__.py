@@ -67,7 +67,15 @@ def _main(argv):
     parser = cli.build_parser()
     args = parser.parse_args(argv)
     if not args.command:
+        # A usage error like any other: help on stderr, the JSON result on stdout.
         parser.print_help(sys.stderr)
+        _print_json(
+            {
+                "status": "invalid",
+                "error": "no command given: use promote or jenkins-credentials",
+                "exit_code": 2,
+            }
+        )
         return 2
 
     logs.setup(verbose=args.verbose)

@@ -247,6 +247,9 @@ def build_requests(args, environ=None):
     # the most useful one to see first.
     # Every image is looked at, so that a long list is fixed in one go, not line by line.
     sources, problems = [], []
+    # Destination tag -> the source that claimed it first. Lines with their own DEST are
+    # checked here, with the other lines' problems; default destinations further down.
+    destinations = {}
     for where, source_text, destination_text, line_problem in pairs:
         if line_problem:
             problems.append(f"{where}{line_problem}")
@@ -271,6 +274,8 @@ def build_requests(args, environ=None):
                 # Known now, without the environment: said with the other lines' problems.
                 hint = "list" if where else "batch" if batch else "single"
                 raise InvalidInputError(_DIGEST_ONLY_HINT[hint])
+            if own_destination is not None:
+                _claim(destinations, own_destination, source_text)
         except InvalidInputError as error:
             problems.append(f"{where}{error}")
             continue
@@ -290,27 +295,15 @@ def build_requests(args, environ=None):
     deadline = Deadline(timeout)
     logins = ecr_login.LoginCache()
 
-    requests, destinations = [], {}
+    requests = []
     for where, source_text, source, registry, destination in sources:
         try:
-            destination = destination or _destination(args.destination, source, environ)
+            if destination is None:
+                destination = _destination(args.destination, source, environ)
+                _claim(destinations, destination, source_text)
         except InvalidInputError as error:
             problems.append(f"{where}{error}")
             continue
-        # The same tag however its registry is spelt (a default port, an alias): two
-        # images of one batch racing for one tag would replace each other's.
-        key = (
-            reference.same_registry_key(destination.registry),
-            destination.repository,
-            destination.tag,
-        )
-        if key in destinations:
-            problems.append(
-                f"{where}{destination} is also the destination of "
-                f"{destinations[key]}: each destination tag can be published once"
-            )
-            continue
-        destinations[key] = source_text
         requests.append(
             PromotionRequest(
                 source=source,
@@ -336,6 +329,23 @@ def build_requests(args, environ=None):
     # bad input too, found before any network call.
     ecr_login.check_configuration()
     return requests, report_path, batch
+
+
+def _claim(destinations, destination, source_text):
+    """Record that `source_text` publishes to `destination`, or refuse a tag claimed twice:
+    the same tag however its registry is spelt (a default port, an alias), as two images of
+    one batch racing for one tag would replace each other's."""
+    key = (
+        reference.same_registry_key(destination.registry),
+        destination.repository,
+        destination.tag,
+    )
+    if key in destinations:
+        raise InvalidInputError(
+            f"{destination} is also the destination of {destinations[key]}: each "
+            "destination tag can be published once"
+        )
+    destinations[key] = source_text
 
 
 # What a source given by digest alone needs: a tag to publish under, given where it can be.

@@ -298,6 +298,8 @@ def test_usage_errors_exit_2(run, arguments):
 
     assert result.code == 2
     assert result.connections == 0
+    # Callers read the status from stdout, whatever the usage error was.
+    assert json.loads(result.stdout)["status"] == "invalid"
 
 
 def test_help_names_every_environment_fallback_and_the_exit_codes(run):
@@ -500,6 +502,23 @@ def test_every_bad_line_of_an_image_list_is_named_at_once(run, tmp_path):
     assert "found 3 fields" in result.stderr
     for line in (2, 3, 4, 5):
         assert f"line {line} of {image_list}" in result.stderr
+    assert result.connections == 0
+
+
+def test_a_destination_named_twice_is_said_with_the_other_bad_lines(run, tmp_path):
+    result, image_list = _promote_list(
+        run,
+        tmp_path,
+        f"{ECR}/api:1.0 docker.io/team/api:1.0\n{ECR}/Bad:1.0\n"
+        f"{ECR}/web:1.0 docker.io/team/api:1.0\n",
+    )
+
+    assert result.code == 2, result.stderr
+    assert "2 images cannot be promoted as given" in result.stderr
+    assert f"line 2 of {image_list}" in result.stderr
+    assert f"line 3 of {image_list}: docker.io/team/api:1.0 is also the destination" in (
+        result.stderr
+    )
     assert result.connections == 0
 
 
