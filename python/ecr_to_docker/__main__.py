@@ -30,6 +30,11 @@ def _raise_interrupted(signum, frame):
     # pending when its handler became SIG_IGN.
     for stop_signal in STOP_SIGNALS:
         signal.signal(stop_signal, _ignore)
+    # Before anything unwinds: from now on a batch's workers start no image, copy or tag
+    # write (they would otherwise go on until the main thread reaches its clean-up).
+    promotion = sys.modules.get("ecr_to_docker.promotion")
+    if promotion is not None:
+        promotion.stop_writing()
     raise Interrupted(signum)
 
 

