@@ -55,7 +55,8 @@ def main():
             "# To push images of your own to the ECR stand-in (plain HTTP, hence --insecure;\n"
             "# a throwaway DOCKER_CONFIG keeps the login out of ~/.docker):\n"
             f"#   export DOCKER_CONFIG=$(mktemp -d)\n"
-            f"#   echo {stack.ecr_password} | crane auth login {stack.ecr.host} -u AWS --password-stdin\n"
+            f"#   echo {stack.ecr_password} |\n"
+            f"#     crane auth login {stack.ecr.host} -u AWS --password-stdin\n"
             f"#   crane copy --insecure SOME-IMAGE {stack.ecr.host}/edp/mine:1.0.0\n"
             "# (the password is the stand-in's fixed test value)."
         )
