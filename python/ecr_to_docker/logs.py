@@ -33,6 +33,7 @@ _registering = threading.Lock()
 
 
 def _add_secrets(forms):
+    global _lengths
     with _registering:
         for form in forms:
             if not form or form in _secrets:
@@ -44,7 +45,7 @@ def _add_secrets(forms):
                 # A new list of lengths, swapped in whole, for readers in other threads.
                 lengths = list(_lengths)
                 bisect.insort(lengths, len(form))
-                globals()["_lengths"] = lengths
+                _lengths = lengths
             bucket.append(form)
 
 
@@ -97,9 +98,7 @@ def redact(text):
     # Longest first, so that a secret containing another one is hidden whole; none longer
     # than the text can be in it.
     for length in reversed(lengths[: bisect.bisect_right(lengths, len(text))]):
-        bucket = _secrets_by_length[length]
-        for index in range(len(bucket)):
-            secret = bucket[index]
+        for secret in _secrets_by_length[length]:
             if secret in text:
                 text = text.replace(secret, HIDDEN)
     return text

@@ -129,24 +129,16 @@ def _run_batch(requests, report_path, timings, jobs):
         # knows which tags are there ("tagged": written, not read back; "tagging": the
         # write was under way, so the tag may be there).
         stop_writing()
-        results = [
-            outcome if outcome is not None else _stopped(promotion, stopped)
-            for promotion, outcome in zip(promotions, outcomes, strict=True)
-        ]
+        results = _reached(promotions, outcomes, stopped)
         stopped.result = results
         counts = _summary(results)
         if report_path:
             exit_code = getattr(stopped, "exit_code", 1)
             _write_batch_report(report_path, results, image_timings, timings, exit_code, counts)
         raise
-    if any(result is None for result in results):
-        # Stopped without a signal reaching us (a caller set STOPPING): what never started
-        # says so, as after a signal.
-        stopped = RuntimeError("the run was stopped")
-        results = [
-            result if result is not None else _stopped(promotion, stopped)
-            for promotion, result in zip(promotions, results, strict=True)
-        ]
+    # Stopped without a signal reaching us (a caller set STOPPING), images that never
+    # started say so, as after a signal.
+    results = _reached(promotions, results, RuntimeError("the run was stopped"))
     if not_started:
         count = len(not_started)
         log.error(
@@ -159,6 +151,15 @@ def _run_batch(requests, report_path, timings, jobs):
     if report_path:
         _write_batch_report(report_path, results, image_timings, timings, exit_code, counts)
     return results, exit_code
+
+
+def _reached(promotions, outcomes, stopped_by):
+    """Each image's outcome, or, for one that has none, how far it got before the run was
+    stopped by `stopped_by`."""
+    return [
+        outcome if outcome is not None else _stopped(promotion, stopped_by)
+        for promotion, outcome in zip(promotions, outcomes, strict=True)
+    ]
 
 
 def _promote_all(promotions, step, timings, jobs, stop):

@@ -12,7 +12,6 @@ import org.junit.Test
  */
 class ReadmeExamplesTest extends LibraryPipelineTest {
     static final String EXAMPLES_FOLDER = 'build/readme-examples'
-    static final String PINNED_LIBRARY = "@Library('ecr-to-docker@v0.1.0')"
 
     final List<Map> awsBlocks = []
 
@@ -27,13 +26,20 @@ class ReadmeExamplesTest extends LibraryPipelineTest {
         folder.mkdirs()
         examples().each { String name, String text ->
             new File(folder, "${name}.jenkins").text =
-                text.replace(PINNED_LIBRARY, "@Library('ecr-to-docker')")
+                text.replace(pinnedLibrary(), "@Library('ecr-to-docker')")
         }
         super.setUp()
         helper.registerAllowedMethod('withAWS', [Map, Closure]) { Map options, Closure body ->
             awsBlocks << options
             body.call()
         }
+    }
+
+    /** The @Library line for the release tag of this library's version. */
+    String pinnedLibrary() {
+        String version =
+            new File(projectDirectory, 'resources/io/ecrtodocker/version.txt').text.trim()
+        return "@Library('ecr-to-docker@v${version}')"
     }
 
     /** The README's ```groovy blocks, named by what they show. */
@@ -49,12 +55,9 @@ class ReadmeExamplesTest extends LibraryPipelineTest {
 
     @Test
     void 'every example is found, and each pins the version the library reports'() {
-        String version =
-            new File(projectDirectory, 'resources/io/ecrtodocker/version.txt').text.trim()
-
         examples().each { String name, String text ->
             assert text: "no ${name} example in the README"
-            assert text.contains("@Library('ecr-to-docker@v${version}')"): name
+            assert text.contains(pinnedLibrary()): name
         }
     }
 
