@@ -8,7 +8,8 @@ one run and alternating the tools run for run:
   copy builds on); `skopeo copy --all --preserve-digests`; `regctl image copy`; and the
   ECR token through the AWS SDK followed by crane's copy, with no check at all (the floor
   of any promotion built on them);
-- for a batch of 20 images: one `promote --jobs 4` against a loop of single promotions;
+- for a batch of 20 images: one `promote --jobs 4` against a loop of single promotions,
+  beside the floor of a batch (one token, then crane 4 at a time) and bare crane copies;
 - the refusal path (the tag already exists) and `--help`;
 - our fixed cost, phase by phase, from the command's own --report and import probes.
 
@@ -183,7 +184,14 @@ class Bench:
     def run_batch(self, sources):
         repetitions = self.repetitions(BATCH_REPETITIONS)
         load_before = load_average()
-        variants = ("ours --jobs 4", "ours --jobs 1", "loop of ours", "loop of crane")
+        variants = (
+            "ours --jobs 4",
+            "ours --jobs 1",
+            "loop of ours",
+            "loop of crane",
+            "floor --jobs 4",
+            "loop of bare crane",
+        )
         runs = {variant: [] for variant in variants}
         for repetition in range(repetitions):
             for variant in rotated(variants, repetition):
@@ -201,6 +209,12 @@ class Bench:
                     command, environment = self.tools.ours_batch(list_path, report_path, 1)
                 elif variant == "loop of ours":
                     command, environment = self.tools.ours_single_loop(list_path)
+                elif variant == "floor --jobs 4":
+                    command, environment = self.tools.token_then_crane_batch(
+                        list_path, BATCH_JOBS
+                    )
+                elif variant == "loop of bare crane":
+                    command, environment = self.tools.bare_crane_loop(list_path)
                 else:
                     command, environment = self.tools.crane_stage_loop(list_path)
                 run = run_measured(variant, command, environment, self.watch)

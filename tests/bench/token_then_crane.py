@@ -2,11 +2,13 @@
 in a fresh process the way `ecr-to-docker promote` fetches it, then crane's copy, and
 nothing else (no check of the destination, no pinning, no read-back).
 
-Timed beside the other tools, so that the large-image target can be read against what the
-required SDK and copy engine cost on this machine. Not a tool anyone should use: it
-overwrites whatever the tag held.
+Timed beside the other tools, so that the targets can be read against what the required
+SDK and copy engine cost on this machine: one image, or a list of them copied JOBS at a
+time with one token for all (the batch's floor). Not a tool anyone should use: it
+overwrites whatever the tags held.
 
     python token_then_crane.py SOURCE DESTINATION
+    python token_then_crane.py --from-file LIST JOBS    # LIST: one "SOURCE DESTINATION" a line
 """
 
 import base64
@@ -16,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 
 from ecr_to_docker import ecr_login
 from ecr_to_docker.deadline import Deadline
@@ -26,13 +29,14 @@ def _auth(username, password):
     return {"auth": base64.b64encode(f"{username}:{password}".encode()).decode()}
 
 
-def main(source, destination):
+def main(pairs, jobs):
     environment = os.environ
     registry = EcrRegistry(
         environment["ECR_TO_DOCKER_ECR_REGISTRY_ID"], environment["ECR_TO_DOCKER_AWS_REGION"]
     )
     login = ecr_login.login(registry, Deadline(60))
     config_directory = tempfile.mkdtemp(prefix="token-then-crane-")
+    source, destination = pairs[0]
     try:
         with open(os.path.join(config_directory, "config.json"), "w") as config:
             json.dump(
@@ -48,17 +52,30 @@ def main(source, destination):
                 },
                 config,
             )
-        completed = subprocess.run(
-            [environment["CRANE"], "copy", "--insecure", source, destination],
-            env=dict(environment, DOCKER_CONFIG=config_directory),
-        )
-        return completed.returncode
+        crane_environment = dict(environment, DOCKER_CONFIG=config_directory)
+
+        def copy(pair):
+            command = [environment["CRANE"], "copy", "--insecure", *pair]
+            return subprocess.run(command, env=crane_environment).returncode
+
+        if len(pairs) == 1:
+            return copy(pairs[0])
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            return max(pool.map(copy, pairs))
     finally:
         shutil.rmtree(config_directory, ignore_errors=True)
 
 
+def _arguments(argv):
+    if argv[0] == "--from-file":
+        with open(argv[1]) as listing:
+            pairs = [tuple(line.split()) for line in listing if line.strip()]
+        return pairs, int(argv[2])
+    return [(argv[0], argv[1])], 1
+
+
 if __name__ == "__main__":
-    exit_code = main(*sys.argv[1:3])
+    exit_code = main(*_arguments(sys.argv[1:4]))
     sys.stdout.flush()
     # As the command does: the interpreter's teardown of botocore's modules is not part of
     # what a promotion has to spend.

@@ -34,6 +34,15 @@ while read -r source destination; do
 done < "$1"
 """
 
+# Per image, crane's copy alone with a ready configuration: what a loop of single runs
+# spends on the copies themselves, whatever tool runs them.
+BARE_CRANE_LOOP = r"""
+set -euo pipefail
+while read -r source destination; do
+    "$CRANE" copy --insecure "$source" "$destination" 2>/dev/null
+done < "$1"
+"""
+
 # Per image, one run of our command: ECR login, both checks, copy, tag, verification.
 OURS_SINGLE_LOOP = r"""
 set -euo pipefail
@@ -76,6 +85,7 @@ class Tools:
         for name, text in (
             ("crane-stage-loop", CRANE_STAGE_LOOP),
             ("ours-single-loop", OURS_SINGLE_LOOP),
+            ("bare-crane-loop", BARE_CRANE_LOOP),
         ):
             path = os.path.join(workdir, f"{name}.sh")
             with open(path, "w") as script:
@@ -171,6 +181,17 @@ class Tools:
                 report_path,
             ],
             self.ours_environment(),
+        )
+
+    def token_then_crane_batch(self, list_path, jobs):
+        """The batch's floor: one ECR token, then every copy, `jobs` at a time, no checks."""
+        command, environment = self.token_then_crane("--from-file", list_path)
+        return command + [str(jobs)], environment
+
+    def bare_crane_loop(self, list_path):
+        return (
+            ["bash", self._scripts["bare-crane-loop"], list_path],
+            self.plain_environment(DOCKER_CONFIG=self.docker_config, CRANE=self.crane_path),
         )
 
     def ours_single_loop(self, list_path):
