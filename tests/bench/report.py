@@ -776,6 +776,19 @@ def explain_misses(results, missed):
                     "promotion, pinning the source, the checks, the tag write, the pause and "
                     "the read-back. "
                 )
+            if parts:
+                needed = sum(
+                    parts["phases"][name] or 0
+                    for name in ("source_resolve", "destination_recheck", "tag", "verify")
+                )
+                text += (
+                    "A promotion that keeps the promise not to overwrite a tag must also pin "
+                    "the source, look at the tag again after the copy, write it and read it "
+                    f"back: those requests alone take {seconds(needed)} (medians from the small "
+                    f"image), so such a promotion needs about that much more than the floor: "
+                    f"{seconds(floor + needed)} on this run's medians, "
+                    f"{ratio((floor + needed) / crane)} crane (ours: {seconds(ours)}). "
+                )
         elif parts and parts.get("token_alone") is not None:
             text += (
                 "No byte can be copied before the ECR token is here, and fetching it in a "
