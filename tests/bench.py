@@ -9,7 +9,7 @@ one run and alternating the tools run for run:
   ECR token through the AWS SDK followed by crane's copy, with no check at all (the floor
   of any promotion built on them);
 - for a batch of 20 images: one `promote --jobs 4` against a loop of single promotions,
-  beside the floor of a batch (one token, then crane 4 at a time) and bare crane copies;
+  beside the floor run once for the whole list (4 copies at a time) and once per image;
 - the refusal path (the tag already exists) and `--help`;
 - our fixed cost, phase by phase, from the command's own --report and import probes.
 
@@ -190,7 +190,7 @@ class Bench:
             "loop of ours",
             "loop of crane",
             "floor --jobs 4",
-            "loop of bare crane",
+            "loop of floor",
         )
         runs = {variant: [] for variant in variants}
         for repetition in range(repetitions):
@@ -213,8 +213,8 @@ class Bench:
                     command, environment = self.tools.token_then_crane_batch(
                         list_path, BATCH_JOBS
                     )
-                elif variant == "loop of bare crane":
-                    command, environment = self.tools.bare_crane_loop(list_path)
+                elif variant == "loop of floor":
+                    command, environment = self.tools.floor_single_loop(list_path)
                 else:
                     command, environment = self.tools.crane_stage_loop(list_path)
                 run = run_measured(variant, command, environment, self.watch)

@@ -1,11 +1,13 @@
-"""The least any promotion built on the AWS SDK and crane can take: the ECR token, fetched
-in a fresh process the way `ecr-to-docker promote` fetches it, then crane's copy, and
-nothing else (no check of the destination, no pinning, no read-back).
+"""The least a promotion built on this command's logins and crane can take: the ECR token
+through the AWS SDK and the destination's token, both fetched in a fresh process the way
+`ecr-to-docker promote` fetches them and at the same time, then crane's copy with the
+same configuration the command gives it, and nothing else (no check of the destination,
+no pinning, no read-back).
 
-Timed beside the other tools, so that the targets can be read against what the required
-SDK and copy engine cost on this machine: one image, or a list of them copied JOBS at a
-time with one token for all (the batch's floor). Not a tool anyone should use: it
-overwrites whatever the tags held.
+Timed beside the other tools, so that the targets can be read against what the logins and
+the copy engine cost on this machine: one image, or a list of them copied JOBS at a time
+with one ECR token for all (a batch). Not a tool anyone should use: it overwrites
+whatever the tags held.
 
     python token_then_crane.py SOURCE DESTINATION
     python token_then_crane.py --from-file LIST JOBS    # LIST: one "SOURCE DESTINATION" a line
@@ -20,50 +22,64 @@ import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
-from ecr_to_docker import ecr_login
+from ecr_to_docker import ecr_login, parallel
+from ecr_to_docker.credentials import Credentials
 from ecr_to_docker.deadline import Deadline
 from ecr_to_docker.ecr_host import EcrRegistry
 
 
-def _auth(username, password):
-    return {"auth": base64.b64encode(f"{username}:{password}".encode()).decode()}
+def _destination_token(destination, deadline):
+    """A pull,push token for the destination's repository, as the command asks for it."""
+    from ecr_to_docker.registry import RegistryClient
+
+    host, path = destination.split("/", 1)
+    repository = path.rsplit(":", 1)[0]
+    environment = os.environ
+    credentials = Credentials(environment["DOCKERHUB_USERNAME"], environment["DOCKERHUB_PASSWORD"])
+    client = RegistryClient(
+        host, repository, credentials, deadline, insecure=True, role="destination"
+    )
+    client.login(("pull", "push"))
+    return host, client.token_lasting(0)
 
 
 def main(pairs, jobs):
     environment = os.environ
+    deadline = Deadline(60)
     registry = EcrRegistry(
         environment["ECR_TO_DOCKER_ECR_REGISTRY_ID"], environment["ECR_TO_DOCKER_AWS_REGION"]
     )
-    login = ecr_login.login(registry, Deadline(60))
-    config_directory = tempfile.mkdtemp(prefix="token-then-crane-")
-    source, destination = pairs[0]
-    try:
-        with open(os.path.join(config_directory, "config.json"), "w") as config:
-            json.dump(
-                {
-                    "auths": {
-                        source.split("/", 1)[0]: _auth(
-                            login.credentials.username, login.credentials.password
-                        ),
-                        destination.split("/", 1)[0]: _auth(
-                            environment["DOCKERHUB_USERNAME"], environment["DOCKERHUB_PASSWORD"]
-                        ),
-                    }
-                },
-                config,
-            )
-        crane_environment = dict(environment, DOCKER_CONFIG=config_directory)
+    logins = [lambda: ecr_login.login(registry, deadline)]
+    logins += [lambda pair=pair: _destination_token(pair[1], deadline) for pair in pairs]
+    login, *destination_tokens = parallel.run_bounded(logins, min(len(logins), 4 * jobs))
+    source_key = pairs[0][0].split("/", 1)[0]
+    pair_text = f"{login.credentials.username}:{login.credentials.password}".encode()
+    crane_environment = dict(environment)
+    if jobs > 1:  # as the command runs copies side by side: one Go thread each
+        crane_environment.setdefault("GOMAXPROCS", "1")
 
-        def copy(pair):
-            command = [environment["CRANE"], "copy", "--insecure", *pair]
-            return subprocess.run(command, env=crane_environment).returncode
+    def copy(pair_and_token):
+        (source, destination), (destination_key, token) = pair_and_token
+        directory = tempfile.mkdtemp(prefix="token-then-crane-")
+        try:
+            with open(os.path.join(directory, "config.json"), "w") as config:
+                auths = {
+                    source_key: {"auth": base64.b64encode(pair_text).decode()},
+                    destination_key: {"registrytoken": token},
+                }
+                json.dump({"auths": auths}, config)
+            command = [environment["CRANE"], "copy", "--insecure", source, destination]
+            return subprocess.run(
+                command, env=dict(crane_environment, DOCKER_CONFIG=directory)
+            ).returncode
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
 
-        if len(pairs) == 1:
-            return copy(pairs[0])
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            return max(pool.map(copy, pairs))
-    finally:
-        shutil.rmtree(config_directory, ignore_errors=True)
+    work = list(zip(pairs, destination_tokens, strict=True))
+    if len(work) == 1:
+        return copy(work[0])
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        return max(pool.map(copy, work))
 
 
 def _arguments(argv):

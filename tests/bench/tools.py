@@ -34,12 +34,11 @@ while read -r source destination; do
 done < "$1"
 """
 
-# Per image, crane's copy alone with a ready configuration: what a loop of single runs
-# spends on the copies themselves, whatever tool runs them.
-BARE_CRANE_LOOP = r"""
+# Per image, one run of the floor (token_then_crane.py): both logins, then the copy.
+FLOOR_SINGLE_LOOP = r"""
 set -euo pipefail
 while read -r source destination; do
-    "$CRANE" copy --insecure "$source" "$destination" 2>/dev/null
+    "$FLOOR_PYTHON" "$FLOOR_SCRIPT" "$source" "$destination" >/dev/null 2>&1
 done < "$1"
 """
 
@@ -85,7 +84,7 @@ class Tools:
         for name, text in (
             ("crane-stage-loop", CRANE_STAGE_LOOP),
             ("ours-single-loop", OURS_SINGLE_LOOP),
-            ("bare-crane-loop", BARE_CRANE_LOOP),
+            ("floor-single-loop", FLOOR_SINGLE_LOOP),
         ):
             path = os.path.join(workdir, f"{name}.sh")
             with open(path, "w") as script:
@@ -188,11 +187,11 @@ class Tools:
         command, environment = self.token_then_crane("--from-file", list_path)
         return command + [str(jobs)], environment
 
-    def bare_crane_loop(self, list_path):
-        return (
-            ["bash", self._scripts["bare-crane-loop"], list_path],
-            self.plain_environment(DOCKER_CONFIG=self.docker_config, CRANE=self.crane_path),
-        )
+    def floor_single_loop(self, list_path):
+        """A loop of single runs at the floor: what single runs could cost at the least."""
+        (python, script, *_), environment = self.token_then_crane("", "")
+        environment = dict(environment, FLOOR_PYTHON=python, FLOOR_SCRIPT=script)
+        return (["bash", self._scripts["floor-single-loop"], list_path], environment)
 
     def ours_single_loop(self, list_path):
         return (["bash", self._scripts["ours-single-loop"], list_path], self.ours_environment())
