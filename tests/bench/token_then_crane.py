@@ -1,12 +1,17 @@
-"""The least a promotion built on this command's logins and crane can take: the ECR token
-through the AWS SDK and the destination's token, both fetched in a fresh process the way
-`ecr-to-docker promote` fetches them and at the same time, then crane's copy with the
-same configuration the command gives it, and nothing else (no check of the destination,
-no pinning, no read-back).
+"""The least a promotion built on the AWS SDK and crane can take: the logins, made in a
+fresh process the way `ecr-to-docker promote` makes them, then crane's copy, and nothing
+else (no check of the destination, no pinning, no read-back). Each case takes the cheaper
+of two ways to give crane the destination:
 
-Timed beside the other tools, so that the targets can be read against what the logins and
-the copy engine cost on this machine: one image, or a list of them copied JOBS at a time
-with one ECR token for all (a batch). Not a tool anyone should use: it overwrites
+- one image: the ECR token, then crane with the destination's password. crane asks the
+  token service itself; loading an HTTP client to ask first would cost this process more
+  than it saves crane.
+- a list (a batch), JOBS copies at a time: one ECR token and a token per destination
+  repository, asked side by side, handed to crane as our command hands them, one Go
+  thread per copy. Each crane would otherwise ask the token service about six times.
+
+Timed beside the other tools, so that the targets can be read against what the logins
+and the copy engine cost on this machine. Not a tool anyone should use: it overwrites
 whatever the tags held.
 
     python token_then_crane.py SOURCE DESTINATION
@@ -26,6 +31,10 @@ from ecr_to_docker import ecr_login, parallel
 from ecr_to_docker.credentials import Credentials
 from ecr_to_docker.deadline import Deadline
 from ecr_to_docker.ecr_host import EcrRegistry
+
+
+def _base64(text):
+    return base64.b64encode(text.encode()).decode()
 
 
 def _destination_token(destination, deadline):
@@ -49,24 +58,28 @@ def main(pairs, jobs):
     registry = EcrRegistry(
         environment["ECR_TO_DOCKER_ECR_REGISTRY_ID"], environment["ECR_TO_DOCKER_AWS_REGION"]
     )
-    logins = [lambda: ecr_login.login(registry, deadline)]
-    logins += [lambda pair=pair: _destination_token(pair[1], deadline) for pair in pairs]
-    login, *destination_tokens = parallel.run_bounded(logins, min(len(logins), 4 * jobs))
+    if len(pairs) == 1:
+        login = ecr_login.login(registry, deadline)
+        destination_key = pairs[0][1].split("/", 1)[0]
+        password = f"{environment['DOCKERHUB_USERNAME']}:{environment['DOCKERHUB_PASSWORD']}"
+        destination_auths = [(destination_key, {"auth": _base64(password)})]
+    else:
+        logins = [lambda: ecr_login.login(registry, deadline)]
+        logins += [lambda pair=pair: _destination_token(pair[1], deadline) for pair in pairs]
+        login, *tokens = parallel.run_bounded(logins, min(len(logins), 4 * jobs))
+        destination_auths = [(key, {"registrytoken": token}) for key, token in tokens]
     source_key = pairs[0][0].split("/", 1)[0]
-    pair_text = f"{login.credentials.username}:{login.credentials.password}".encode()
+    source_auth = {"auth": _base64(f"{login.credentials.username}:{login.credentials.password}")}
     crane_environment = dict(environment)
     if jobs > 1:  # as the command runs copies side by side: one Go thread each
         crane_environment.setdefault("GOMAXPROCS", "1")
 
-    def copy(pair_and_token):
-        (source, destination), (destination_key, token) = pair_and_token
+    def copy(pair_and_auth):
+        (source, destination), (destination_key, destination_auth) = pair_and_auth
         directory = tempfile.mkdtemp(prefix="token-then-crane-")
         try:
             with open(os.path.join(directory, "config.json"), "w") as config:
-                auths = {
-                    source_key: {"auth": base64.b64encode(pair_text).decode()},
-                    destination_key: {"registrytoken": token},
-                }
+                auths = {source_key: source_auth, destination_key: destination_auth}
                 json.dump({"auths": auths}, config)
             command = [environment["CRANE"], "copy", "--insecure", source, destination]
             return subprocess.run(
@@ -75,7 +88,7 @@ def main(pairs, jobs):
         finally:
             shutil.rmtree(directory, ignore_errors=True)
 
-    work = list(zip(pairs, destination_tokens, strict=True))
+    work = list(zip(pairs, destination_auths, strict=True))
     if len(work) == 1:
         return copy(work[0])
     with ThreadPoolExecutor(max_workers=jobs) as pool:
