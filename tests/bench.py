@@ -26,6 +26,7 @@ import datetime
 import json
 import os
 import platform
+import random
 import re
 import shutil
 import subprocess
@@ -98,11 +99,15 @@ HELP_REPETITIONS = (5, 3)
 PROBE_REPETITIONS = (7, 3)
 
 
-def rotated(items, by):
-    """The tools in turn, each repetition starting one further on, so that no tool always
-    runs first (cold) or right after the heaviest one."""
-    by %= len(items)
-    return list(items[by:]) + list(items[:by])
+def round_order(items, round_number):
+    """The tools for one round: the round starts with the next tool in turn, so that no
+    tool always runs first (cold), and the others follow in an order shuffled with a fixed
+    seed, so that no tool always runs right after the same one and meets what that one
+    leaves behind (a plain rotation keeps every tool's predecessor the same)."""
+    first = items[round_number % len(items)]
+    rest = [item for item in items if item != first]
+    random.Random(round_number).shuffle(rest)
+    return [first, *rest]
 
 
 class Bench:
@@ -153,7 +158,7 @@ class Bench:
 
         runs = {tool: [] for tool in COPY_TOOLS}
         for repetition in range(repetitions):
-            for tool in rotated(COPY_TOOLS, repetition):
+            for tool in round_order(COPY_TOOLS, repetition):
                 name = f"{case.name}-{tool}-{repetition}"
                 destination = self.stack.destination(name, SOURCE_TAG)
                 report_path = os.path.join(self.workdir, f"{name}.report.json")
@@ -194,7 +199,7 @@ class Bench:
         )
         runs = {variant: [] for variant in variants}
         for repetition in range(repetitions):
-            for variant in rotated(variants, repetition):
+            for variant in round_order(variants, repetition):
                 slug = re.sub(r"[^a-z0-9]+", "-", variant).strip("-")
                 names = [f"batch-{slug}-{repetition}-{index:02d}" for index in range(BATCH_SIZE)]
                 destinations = [self.stack.destination(name, SOURCE_TAG) for name in names]

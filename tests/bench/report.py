@@ -54,7 +54,7 @@ def phase(runs, name):
 
 
 def paired_differences(runs_a, runs_b):
-    """Per repetition, a minus b (both ran in the same round, one after the other)."""
+    """Per repetition, a minus b (both ran in the same round)."""
     return [a["wall"] - b["wall"] for a, b in zip(runs_a, runs_b, strict=True)]
 
 
@@ -345,8 +345,10 @@ def render(results):
 
     add("## How it is measured\n")
     add(
-        "- One run of the script times every tool, alternating them run for run (A B C D, "
-        "then B C D A, ...), so that a slow moment of this shared machine hits all of them; "
+        "- One run of the script times every tool, alternating them run for run: each round "
+        "starts with the next tool in turn and runs the others in a shuffled order (fixed "
+        "seed), so that a slow moment of this shared machine hits all of them and no tool "
+        "always runs right after the same one; "
         "each case is repeated and the tables give the median and the range (min–max). "
         "Ratios are against crane's median from the same run."
     )
@@ -374,7 +376,7 @@ def render(results):
     )
     add(
         "- Ratios are of medians. The targets' rows also give the ratio of the two runs "
-        "made in the same round, one after the other (median and range over the rounds): "
+        "made in the same round, a few seconds apart at most (median and range over the rounds): "
         "this machine's load drifts within a run, and these show how much."
     )
     add(
