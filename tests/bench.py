@@ -99,14 +99,15 @@ HELP_REPETITIONS = (5, 3)
 PROBE_REPETITIONS = (7, 3)
 
 
-def round_order(items, round_number):
+def round_order(items, round_number, case):
     """The tools for one round: the round starts with the next tool in turn, so that no
-    tool always runs first (cold), and the others follow in an order shuffled with a fixed
-    seed, so that no tool always runs right after the same one and meets what that one
-    leaves behind (a plain rotation keeps every tool's predecessor the same)."""
+    tool always runs first (cold), and the others follow in an order shuffled with a seed
+    fixed per case and round, so that no tool always runs right after the same one and
+    meets what that one leaves behind (a plain rotation keeps every tool's predecessor
+    the same)."""
     first = items[round_number % len(items)]
     rest = [item for item in items if item != first]
-    random.Random(round_number).shuffle(rest)
+    random.Random(f"{case}-{round_number}").shuffle(rest)
     return [first, *rest]
 
 
@@ -158,7 +159,7 @@ class Bench:
 
         runs = {tool: [] for tool in COPY_TOOLS}
         for repetition in range(repetitions):
-            for tool in round_order(COPY_TOOLS, repetition):
+            for tool in round_order(COPY_TOOLS, repetition, case.name):
                 name = f"{case.name}-{tool}-{repetition}"
                 destination = self.stack.destination(name, SOURCE_TAG)
                 report_path = os.path.join(self.workdir, f"{name}.report.json")
@@ -199,7 +200,7 @@ class Bench:
         )
         runs = {variant: [] for variant in variants}
         for repetition in range(repetitions):
-            for variant in round_order(variants, repetition):
+            for variant in round_order(variants, repetition, "batch"):
                 slug = re.sub(r"[^a-z0-9]+", "-", variant).strip("-")
                 names = [f"batch-{slug}-{repetition}-{index:02d}" for index in range(BATCH_SIZE)]
                 destinations = [self.stack.destination(name, SOURCE_TAG) for name in names]

@@ -1,106 +1,92 @@
-"""The least a promotion built on the AWS SDK and crane can take: the logins, made in a
-fresh process the way `ecr-to-docker promote` makes them, then crane's copy, and nothing
-else (no check of the destination, no pinning, no read-back). Each case takes the cheaper
-of two ways to give crane the destination:
+"""A yardstick for the benchmark: the logins, made in a fresh process the way
+`ecr-to-docker promote` makes them, then crane's copy, and nothing else (no check of the
+destination, no pinning, no read-back). crane gets its credentials the way our command
+gives them: a private 0600 configuration, none of our secrets in its environment.
 
-- one image: the ECR token, then crane with the destination's password. crane asks the
-  token service itself; loading an HTTP client to ask first would cost this process more
-  than it saves crane.
+- one image: the ECR token, then crane with the destination's password, so that crane
+  asks the destination's token service itself and this process loads no HTTP client.
 - a list (a batch), JOBS copies at a time: one ECR token and a token per destination
-  repository, asked side by side, handed to crane as our command hands them, one Go
-  thread per copy. Each crane would otherwise ask the token service about six times.
+  repository, asked side by side before any copy, each handed to crane, with one Go
+  thread per copy, as our command runs copies side by side.
 
-Timed beside the other tools, so that the targets can be read against what the logins
-and the copy engine cost on this machine. Not a tool anyone should use: it overwrites
-whatever the tags held.
+Not a tool anyone should use: it overwrites whatever the tags held.
 
     python token_then_crane.py SOURCE DESTINATION
     python token_then_crane.py --from-file LIST JOBS    # LIST: one "SOURCE DESTINATION" a line
 """
 
-import base64
-import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
-from ecr_to_docker import ecr_login, parallel
+from ecr_to_docker import copier, ecr_login, parallel
 from ecr_to_docker.credentials import Credentials
 from ecr_to_docker.deadline import Deadline
 from ecr_to_docker.ecr_host import EcrRegistry
 
 
-def _base64(text):
-    return base64.b64encode(text.encode()).decode()
+def _host(reference):
+    return reference.split("/", 1)[0]
 
 
-def _destination_token(destination, deadline):
+def _destination_token(destination, credentials, deadline):
     """A pull,push token for the destination's repository, as the command asks for it."""
     from ecr_to_docker.registry import RegistryClient
 
-    host, path = destination.split("/", 1)
-    repository = path.rsplit(":", 1)[0]
-    environment = os.environ
-    credentials = Credentials(environment["DOCKERHUB_USERNAME"], environment["DOCKERHUB_PASSWORD"])
+    repository = destination.split("/", 1)[1].rsplit(":", 1)[0]
     client = RegistryClient(
-        host, repository, credentials, deadline, insecure=True, role="destination"
+        _host(destination), repository, credentials, deadline, insecure=True, role="destination"
     )
     client.login(("pull", "push"))
-    return host, client.token_lasting(0)
+    return client.token_lasting(0)
 
 
-def main(pairs, jobs):
+def main(pairs, jobs, batch):
     environment = os.environ
-    deadline = Deadline(60)
+    deadline = Deadline(600)
     registry = EcrRegistry(
         environment["ECR_TO_DOCKER_ECR_REGISTRY_ID"], environment["ECR_TO_DOCKER_AWS_REGION"]
     )
-    if len(pairs) == 1:
-        login = ecr_login.login(registry, deadline)
-        destination_key = pairs[0][1].split("/", 1)[0]
-        password = f"{environment['DOCKERHUB_USERNAME']}:{environment['DOCKERHUB_PASSWORD']}"
-        destination_auths = [(destination_key, {"auth": _base64(password)})]
-    else:
+    hub = Credentials(environment["DOCKERHUB_USERNAME"], environment["DOCKERHUB_PASSWORD"])
+    if batch:
         logins = [lambda: ecr_login.login(registry, deadline)]
-        logins += [lambda pair=pair: _destination_token(pair[1], deadline) for pair in pairs]
+        logins += [lambda pair=pair: _destination_token(pair[1], hub, deadline) for pair in pairs]
         login, *tokens = parallel.run_bounded(logins, min(len(logins), 4 * jobs))
-        destination_auths = [(key, {"registrytoken": token}) for key, token in tokens]
-    source_key = pairs[0][0].split("/", 1)[0]
-    source_auth = {"auth": _base64(f"{login.credentials.username}:{login.credentials.password}")}
-    crane_environment = dict(environment)
-    if jobs > 1:  # as the command runs copies side by side: one Go thread each
-        crane_environment.setdefault("GOMAXPROCS", "1")
+    else:
+        login, tokens = ecr_login.login(registry, deadline), [None]
 
-    def copy(pair_and_auth):
-        (source, destination), (destination_key, destination_auth) = pair_and_auth
-        directory = tempfile.mkdtemp(prefix="token-then-crane-")
-        try:
-            with open(os.path.join(directory, "config.json"), "w") as config:
-                auths = {source_key: source_auth, destination_key: destination_auth}
-                json.dump({"auths": auths}, config)
-            command = [environment["CRANE"], "copy", "--insecure", source, destination]
-            return subprocess.run(
-                command, env=dict(crane_environment, DOCKER_CONFIG=directory)
-            ).returncode
-        finally:
-            shutil.rmtree(directory, ignore_errors=True)
+    def copy(pair_and_token):
+        (source, destination), token = pair_and_token
+        credentials = {_host(source): login.credentials}
+        if token is None:  # a single image, or a token service that gave no token
+            credentials[_host(destination)] = hub
+        tokens_by_host = {_host(destination): token} if token is not None else {}
+        with copier.private_docker_config(credentials, tokens_by_host) as directory:
+            copier.copy(
+                copier.find_crane(),
+                source,
+                destination,
+                directory,
+                deadline,
+                insecure=True,
+                go_threads=1 if jobs > 1 else None,
+            )
 
-    work = list(zip(pairs, destination_auths, strict=True))
-    if len(work) == 1:
-        return copy(work[0])
+    work = list(zip(pairs, tokens, strict=True))
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        return max(pool.map(copy, work))
+        list(pool.map(copy, work))  # re-raises the first failed copy
+    return 0
 
 
 def _arguments(argv):
-    if argv[0] == "--from-file":
+    if argv and argv[0] == "--from-file":
         with open(argv[1]) as listing:
             pairs = [tuple(line.split()) for line in listing if line.strip()]
-        return pairs, int(argv[2])
-    return [(argv[0], argv[1])], 1
+        jobs = int(argv[2])
+        if not pairs or jobs < 1:
+            sys.exit("an empty list, or JOBS below 1")
+        return pairs, jobs, True
+    return [(argv[0], argv[1])], 1, False
 
 
 if __name__ == "__main__":
