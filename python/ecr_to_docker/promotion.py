@@ -324,26 +324,23 @@ class Promotion:
             )
             client.login(["pull"])
             reference = request.source.digest or request.source.tag
-            # A HEAD first, then the bytes by digest: the digest is pinned from here on,
-            # so a tag moved mid-run cannot slip another image through.
-            info = client.head_manifest(reference, what=f"looking up the source {request.source}")
-            if info is None:
+            # The bytes and their digest in one GET: the digest is pinned from here on, so
+            # a tag moved mid-run cannot slip another image through.
+            source_manifest = client.get_manifest(
+                reference, what=f"reading the source manifest {request.source}"
+            )
+            if source_manifest is None:
                 raise SourceNotFoundError(
                     f"the source image {request.source} does not exist: check the repository "
                     "and tag, and that the build pushed it"
                 )
-            if request.source.digest and info.digest != request.source.digest:
-                raise RegistryError(
-                    f"the source registry answered {info.digest} for {request.source.digest}"
-                )
-            manifest, media_type = client.get_manifest(
-                info.digest, what=f"reading the source manifest {info.digest}"
-            )
+            digest = source_manifest.digest
+            manifest, media_type = source_manifest.body, source_manifest.media_type
         children = index_children(manifest, media_type)
-        self.result.update(source_digest=info.digest, media_type=media_type, manifests=children)
+        self.result.update(source_digest=digest, media_type=media_type, manifests=children)
         kind = f"an index of {len(children)} manifests" if children else "a single image"
-        log.info("source %s is %s (%s)", request.source, info.digest, kind)
-        return SourceImage(info.digest, media_type, manifest, children, login.credentials, login)
+        log.info("source %s is %s (%s)", request.source, digest, kind)
+        return SourceImage(digest, media_type, manifest, children, login.credentials, login)
 
     def _check_destination(self):
         request = self.request

@@ -23,7 +23,6 @@ from ecr_to_docker.credentials import Credentials  # noqa: F401 - part of this A
 from ecr_to_docker.errors import (
     AuthenticationError,
     RegistryError,
-    SourceNotFoundError,
     TagWriteUnconfirmed,
 )
 from ecr_to_docker.http_session import (
@@ -82,6 +81,13 @@ class ManifestInfo:
     digest: str
     media_type: str
     size: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class Manifest:
+    digest: str
+    body: bytes
+    media_type: str
 
 
 class RegistryClient:
@@ -290,27 +296,53 @@ class RegistryClient:
         )
         return _unknown_manifest(unredirected_get)
 
-    def get_manifest(self, digest, what):
-        """The manifest's bytes, checked against the digest they were asked for."""
+    def get_manifest(self, reference, what) -> Optional["Manifest"]:
+        """The manifest under a tag or digest, with the digest of its bytes; None only when
+        a registry clearly says 404.
+
+        One GET, no HEAD before it: the digest is that of the bytes received, so whatever
+        the tag points at later, these bytes are the image from here on. Asked by digest,
+        the bytes must hash to it; asked by tag, the registry's Docker-Content-Digest, when
+        it sends one, must match them."""
         response = self._send(
             "GET",
-            self._manifest_path(digest),
+            self._manifest_path(reference),
             what=what,
             headers={"Accept": _ACCEPT},
         )
         if response.status_code == 404:
-            raise SourceNotFoundError(
-                f"{what}: {self.host}/{self.repository}@{digest} is not there"
+            if _looks_like_a_web_page(response):
+                raise RegistryError(
+                    f"{what}: {self.host} answered 404 with a web page, not as a registry "
+                    "does; check the registry host"
+                )
+            if _answered_by_a_registry(response) or _unknown_manifest(response):
+                return None
+            raise RegistryError(
+                f"{what}: {self.host} answered 404 without the marks of a registry's answer "
+                "(no Docker-Distribution-API-Version header, no MANIFEST_UNKNOWN error), as a "
+                "proxy or a default web backend does"
             )
         if response.status_code != 200:
             raise self._failure(response, what)
         body = response.content
         if len(body) > _MAX_MANIFEST:
             raise RegistryError(f"{what}: the manifest is larger than {_MAX_MANIFEST} bytes")
-        algorithm, expected = digest.split(":", 1)
-        if hashlib.new(algorithm, body).hexdigest() != expected:
-            raise RegistryError(f"{what}: the manifest served does not match its digest {digest}")
-        return body, _media_type(response)
+        if _DIGEST.fullmatch(reference):
+            expected = reference
+        else:
+            expected = response.headers.get("Docker-Content-Digest")
+            if expected and not _DIGEST.fullmatch(expected):
+                raise RegistryError(
+                    f"{what}: {self.host} answered with a malformed digest {expected[:100]!r}"
+                )
+        algorithm = expected.split(":", 1)[0] if expected else "sha256"
+        digest = f"{algorithm}:{hashlib.new(algorithm, body).hexdigest()}"
+        if expected and digest != expected:
+            raise RegistryError(
+                f"{what}: the manifest served does not match its digest {expected}"
+            )
+        return Manifest(digest=digest, body=body, media_type=_media_type(response))
 
     def put_manifest(self, reference, body, media_type, what):
         """PUT the manifest under `reference`, once. An answer that leaves open whether it

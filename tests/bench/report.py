@@ -565,7 +565,7 @@ def fixed_cost_section(results):
     descriptions = {
         "validate": "arguments, environment, crane's presence",
         "ecr_login": "ECR token: import botocore, build the client, GetAuthorizationToken",
-        "source_resolve": "source registry: /v2/, HEAD and GET of the manifest",
+        "source_resolve": "source registry: /v2/ and one GET of the manifest",
         "destination_login": "destination: /v2/, token for pull,push",
         "destination_check": "destination: HEAD of the tag",
         "copy": "crane copy by digest, with its private DOCKER_CONFIG",

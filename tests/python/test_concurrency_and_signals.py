@@ -179,7 +179,7 @@ def test_one_image_promoted_twice_at_once_with_skip_identical_ends_in_0_twice(fa
 # (moment, proxy, method, path under {source}/{repository}, nth)
 SIGNAL_MOMENTS = [
     ("ECR login", "ecr_api", "POST", r"/", 1),
-    ("source resolution", "ecr", "HEAD", r"/v2/{source}/manifests/1\.0", 1),
+    ("source resolution", "ecr", "GET", r"/v2/{source}/manifests/1\.0", 1),
     ("destination token", "token", "GET", r"/token\?scope=repository:{repository}:pull,push&.*", 1),
     ("destination check", "hub", "HEAD", _TAG_PATH, 1),
     ("blob upload (crane running)", "hub", "PATCH", r"/v2/{repository}/blobs/uploads/.*", 1),

@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from conftest import start_command
 from standins import processes
+from standins.stack import HUB_NAMESPACE
 
 
 class _LoopbackServer:
@@ -168,6 +169,79 @@ def test_an_unclear_answer_about_the_destination_tag_stops_before_the_copy(
     assert message in run.stderr
     assert "copying" not in run.stderr
     assert json.loads(run.stdout)["status"] == "failed"
+
+
+class OddSource(_LoopbackServer):
+    """A source registry whose repository name chooses how its manifest GET answers."""
+
+    MANIFEST = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": "sha256:" + "1" * 64,
+                "size": 2,
+            },
+            "layers": [],
+        }
+    ).encode()
+
+    def _handler(self):
+        manifest = self.MANIFEST
+
+        class Handler(_Answering):
+            def do_GET(self):
+                registry = {"Docker-Distribution-API-Version": "registry/2.0"}
+                if self.path == "/v2/":
+                    return self._answer(200, registry)
+                behaviour = _behaviour(self.path)
+                if behaviour == "wrong-digest":
+                    # Bytes that are not the image the registry says they are.
+                    headers = {
+                        **registry,
+                        "Content-Type": "application/vnd.oci.image.manifest.v1+json",
+                        "Docker-Content-Digest": "sha256:" + "0" * 64,
+                    }
+                    return self._answer(200, headers, manifest)
+                if behaviour == "html404":
+                    return self._answer(404, {"Content-Type": "text/html"}, b"<html>gone</html>")
+                self._answer(404, {"Content-Type": "text/plain"}, b"404 page not found\n")
+
+        return Handler
+
+
+@pytest.fixture(scope="module")
+def odd_source():
+    source = OddSource()
+    yield source
+    source.stop()
+
+
+@pytest.mark.parametrize(
+    "behaviour, message",
+    [
+        ("wrong-digest", "does not match its digest"),
+        ("html404", "answered 404 with a web page"),
+        ("plain404", "answered 404 without the marks of a registry's answer"),
+    ],
+)
+def test_a_source_manifest_that_cannot_be_trusted_stops_before_anything_is_copied(
+    stack, cli, repo_name, odd_source, behaviour, message
+):
+    run = cli(
+        "promote",
+        f"{odd_source.host}/src/{behaviour}:1.0",
+        "--destination",
+        stack.destination(repo_name, "1.0"),
+        env={"ECR_TO_DOCKER_INSECURE_REGISTRY": f"{odd_source.host},{stack.hub.host}"},
+    )
+
+    assert run.returncode == 5, run.stderr
+    assert message in run.stderr
+    assert "copying" not in run.stderr
+    assert json.loads(run.stdout)["status"] == "failed"
+    assert not stack.hub.has_repository(f"{HUB_NAMESPACE}/{repo_name}")
 
 
 def test_an_existing_tag_with_an_odd_content_length_is_still_refused_with_3(

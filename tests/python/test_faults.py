@@ -77,9 +77,9 @@ PHASES = [
     Phase(
         "source-resolution",
         "ecr",
-        "HEAD",
+        "GET",
         r"/v2/{source}/manifests/" + re.escape(TAG),
-        ("looking up the source",),
+        ("reading the source manifest",),
     ),
     # Only the tool's own request: crane asks for "push,pull" later, in its own words.
     Phase(
@@ -540,7 +540,7 @@ def _faults_section(outcomes, seconds):
         "[toxiproxy](https://github.com/Shopify/toxiproxy) v2.12.0 (`reset_peer` and `timeout`",
         "toxics on the answer's direction, so the request did reach the registry), through",
         "which the proxy sends the one request it picked. The phase's request is: ECR token =",
-        "`GetAuthorizationToken`; source resolution = the source manifest HEAD by tag;",
+        "`GetAuthorizationToken`; source resolution = the source manifest GET by tag;",
         "destination token = the tool's `pull,push` token request; destination check, second",
         "check and verification = the 1st, 2nd and 3rd HEAD of the destination tag; blob",
         "upload = crane's `PATCH` of a blob; manifest push = crane's manifest `PUT` by digest;",
