@@ -563,8 +563,9 @@ def fixed_cost_section(results):
         "|---|---|---|",
     ]
     descriptions = {
-        "validate": "arguments, environment, crane's presence",
-        "ecr_login": "ECR token: import botocore, build the client, GetAuthorizationToken",
+        "validate": "arguments, environment, crane's presence, and last the AWS configuration "
+        "files, which loads botocore",
+        "ecr_login": "ECR token: build the client, GetAuthorizationToken",
         "source_resolve": "source registry: /v2/ and one GET of the manifest",
         "destination_login": "destination: /v2/, token for pull,push",
         "destination_check": "destination: HEAD of the tag",
@@ -614,15 +615,20 @@ def fixed_cost_section(results):
             "input checks come first)",
         ),
         (
+            "input checks (the validate phase)",
+            parts["phases"]["validate"],
+            "phase",
+        ),
+        (
+            "· of which: importing botocore (for the AWS configuration check)",
+            parts["sdk_import"],
+            "fastest probe with botocore minus fastest without",
+        ),
+        (
             "checks before the copy: the slower of the two sides",
             max(parts["ecr_side"], parts["destination_side"]),
             f"ECR side {seconds(parts['ecr_side'])}, destination side "
             f"{seconds(parts['destination_side'])}",
-        ),
-        (
-            "· of which: importing botocore (inside ecr_login)",
-            parts["sdk_import"],
-            "fastest probe with botocore minus fastest without",
         ),
         (
             "· of which: building the ECR client (inside ecr_login)",
