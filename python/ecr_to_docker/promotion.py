@@ -37,7 +37,7 @@ from ecr_to_docker.registry import (
     RegistryClient,
     TokenExpired,
     blob_bytes,
-    index_children,
+    read_source_manifest,
 )
 from ecr_to_docker.timings import Timings
 
@@ -334,9 +334,18 @@ class Promotion:
                     f"the source image {request.source} does not exist: check the repository "
                     "and tag, and that the build pushed it"
                 )
-            digest = source_manifest.digest
-            manifest, media_type = source_manifest.body, source_manifest.media_type
-        children = index_children(manifest, media_type)
+            digest, manifest = source_manifest.digest, source_manifest.body
+            if not digest.startswith("sha256:"):
+                # crane (go-containerregistry) parses only sha256 digests in a reference.
+                raise RegistryError(
+                    f"the source registry names {request.source} by the digest {digest}; "
+                    "crane copies only by sha256 digests, so this image cannot be promoted"
+                )
+            media_type, children = read_source_manifest(
+                manifest,
+                source_manifest.media_type,
+                what=f"the source manifest {request.source} ({digest})",
+            )
         self.result.update(source_digest=digest, media_type=media_type, manifests=children)
         kind = f"an index of {len(children)} manifests" if children else "a single image"
         log.info("source %s is %s (%s)", request.source, digest, kind)

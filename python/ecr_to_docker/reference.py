@@ -66,7 +66,13 @@ def validate_digest(digest, what="digest"):
     if not match or len(match["hex"]) != _DIGEST_HEX_LENGTH[match["algorithm"]]:
         raise InvalidInputError(
             f"{what} {digest!r} is not a well-formed digest: expected sha256: followed by "
-            "64 lowercase hexadecimal characters (or sha512: and 128)"
+            "64 lowercase hexadecimal characters"
+        )
+    if match["algorithm"] != "sha256":
+        # crane (go-containerregistry) parses only sha256 digests in a reference.
+        raise InvalidInputError(
+            f"{what} {digest!r} is a {match['algorithm']} digest, and crane copies only by "
+            "sha256: give the image's sha256 digest or its tag"
         )
     return digest
 

@@ -332,7 +332,7 @@ class RegistryClient:
             expected = reference
         else:
             expected = response.headers.get("Docker-Content-Digest")
-            if expected and not _DIGEST.fullmatch(expected):
+            if expected is not None and not _DIGEST.fullmatch(expected):
                 raise RegistryError(
                     f"{what}: {self.host} answered with a malformed digest {expected[:100]!r}"
                 )
@@ -661,10 +661,46 @@ def _is_size(value):
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def index_children(manifest_bytes, media_type):
-    """Digests of the manifests an index or manifest list names; empty for an image."""
-    document = json.loads(manifest_bytes)
-    # Some registries serve an index with a generic Content-Type; the document says too.
-    if media_type not in INDEX_MEDIA_TYPES and document.get("mediaType") not in INDEX_MEDIA_TYPES:
-        return []
-    return [entry["digest"] for entry in document.get("manifests", [])]
+def read_source_manifest(manifest_bytes, content_type, what):
+    """The media type of a source manifest and, for an index, the digests it names;
+    raises RegistryError for bytes that are not a manifest this tool copies, before any
+    copy starts.
+
+    Some registries serve a manifest with a generic Content-Type; its own mediaType field
+    says then what it is."""
+    try:
+        document = json.loads(manifest_bytes)
+    except ValueError:  # also bytes that are not UTF-8
+        raise RegistryError(f"{what}: the registry served bytes that are not JSON") from None
+    if not isinstance(document, dict):
+        raise RegistryError(f"{what}: the registry served JSON that is not a manifest")
+    declared = document.get("mediaType")
+    media_type = next(
+        (kind for kind in (content_type, declared) if kind in MANIFEST_MEDIA_TYPES), None
+    )
+    if media_type is None:
+        shown = content_type or declared or "none given"
+        raise RegistryError(
+            f"{what}: the manifest is of type {str(shown)[:100]!r}; only Docker schema 2 and "
+            "OCI images and indexes are copied (push the image with a current Docker or "
+            "buildx to the source repository)"
+        )
+    if media_type in INDEX_MEDIA_TYPES:
+        entries = document.get("manifests")
+        if not isinstance(entries, list) or not all(
+            isinstance(entry, dict)
+            and isinstance(entry.get("digest"), str)
+            and _DIGEST.fullmatch(entry["digest"])
+            for entry in entries
+        ):
+            raise RegistryError(
+                f"{what}: the index does not list its manifests as digests, as an index must"
+            )
+        return media_type, [entry["digest"] for entry in entries]
+    if not isinstance(document.get("config"), dict) or not isinstance(
+        document.get("layers", []), list
+    ):
+        raise RegistryError(
+            f"{what}: the image manifest has no config or no list of layers, as one must"
+        )
+    return media_type, []

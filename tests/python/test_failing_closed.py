@@ -1,6 +1,7 @@
 """Answers that are not a clear "yes" or "no" stop the promotion before anything is copied,
 and the run's time budget holds even against a registry that never answers."""
 
+import hashlib
 import json
 import signal
 import subprocess
@@ -187,6 +188,26 @@ class OddSource(_LoopbackServer):
         }
     ).encode()
 
+    # Answers of 200 whose bytes are no manifest this tool copies: (Content-Type, body).
+    BODIES = {
+        "schema1": (
+            "application/vnd.docker.distribution.manifest.v1+prettyjws",
+            b'{"schemaVersion": 1, "name": "src/schema1", "tag": "1.0", "fsLayers": []}',
+        ),
+        "not-json": ("application/vnd.oci.image.manifest.v1+json", b"\xff not json"),
+        "json-list": ("application/vnd.oci.image.manifest.v1+json", b"[]"),
+        "index-without-digests": (
+            "application/vnd.oci.image.index.v1+json",
+            b'{"schemaVersion": 2, "manifests": [{"size": 10}]}',
+        ),
+        "layers-not-a-list": (
+            "application/vnd.oci.image.manifest.v1+json",
+            b'{"schemaVersion": 2, "config": {"digest": "sha256:'
+            + b"1" * 64
+            + b'", "size": 2}, "layers": 5}',
+        ),
+    }
+
     def _handler(self):
         manifest = self.MANIFEST
 
@@ -206,6 +227,24 @@ class OddSource(_LoopbackServer):
                     return self._answer(200, headers, manifest)
                 if behaviour == "html404":
                     return self._answer(404, {"Content-Type": "text/html"}, b"<html>gone</html>")
+                if behaviour == "empty-digest-header":
+                    headers = {
+                        **registry,
+                        "Content-Type": "application/vnd.oci.image.manifest.v1+json",
+                        "Docker-Content-Digest": "",
+                    }
+                    return self._answer(200, headers, manifest)
+                if behaviour == "sha512-named":
+                    digest = "sha512:" + hashlib.sha512(manifest).hexdigest()
+                    headers = {
+                        **registry,
+                        "Content-Type": "application/vnd.oci.image.manifest.v1+json",
+                        "Docker-Content-Digest": digest,
+                    }
+                    return self._answer(200, headers, manifest)
+                if behaviour in OddSource.BODIES:
+                    content_type, body = OddSource.BODIES[behaviour]
+                    return self._answer(200, {**registry, "Content-Type": content_type}, body)
                 self._answer(404, {"Content-Type": "text/plain"}, b"404 page not found\n")
 
         return Handler
@@ -224,6 +263,13 @@ def odd_source():
         ("wrong-digest", "does not match its digest"),
         ("html404", "answered 404 with a web page"),
         ("plain404", "answered 404 without the marks of a registry's answer"),
+        ("empty-digest-header", "malformed digest"),
+        ("schema1", "only Docker schema 2 and OCI images and indexes are copied"),
+        ("not-json", "bytes that are not JSON"),
+        ("json-list", "JSON that is not a manifest"),
+        ("index-without-digests", "does not list its manifests as digests"),
+        ("layers-not-a-list", "no config or no list of layers"),
+        ("sha512-named", "crane copies only by sha256 digests"),
     ],
 )
 def test_a_source_manifest_that_cannot_be_trusted_stops_before_anything_is_copied(
