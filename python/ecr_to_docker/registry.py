@@ -6,6 +6,7 @@ that is not clearly "yes" or "no" fails closed: for a manifest HEAD only 200 (pr
 """
 
 import base64
+import dataclasses
 import hashlib
 import json
 import re
@@ -26,6 +27,8 @@ from ecr_to_docker.errors import (
     TagWriteUnconfirmed,
 )
 from ecr_to_docker.http_session import (
+    CONNECT_TIMEOUT,
+    READ_TIMEOUT,
     RETRY_STATUSES,
     build_session,
     retry_after_seconds,
@@ -316,6 +319,11 @@ class RegistryClient:
                     f"{what}: {self.host} answered 404 with a web page, not as a registry "
                     "does; check the registry host"
                 )
+            if response.redirected:
+                raise RegistryError(
+                    f"{what}: {self.host} redirected the request to a 404, which says "
+                    "nothing about this manifest; check the registry host"
+                )
             if _answered_by_a_registry(response) or _unknown_manifest(response):
                 return None
             raise RegistryError(
@@ -465,6 +473,8 @@ class Answer:
     status_code: int
     headers: object  # requests' case-insensitive dict
     content: bytes
+    # Reached through a redirect: a 404 then may be another resource's, not this one's.
+    redirected: bool = False
 
     def json(self):
         return json.loads(self.content)
@@ -488,7 +498,7 @@ def _request(
     here rather than in requests, which reads a redirect's body whole and untimed.
     Credentials are not sent on to another host or from HTTPS down to HTTP."""
     headers = dict(headers or {})
-    for _ in range(MAX_REDIRECTS + 1):
+    for hop in range(MAX_REDIRECTS + 1):
         host = urllib.parse.urlsplit(url).netloc
         try:
             response = session.request(
@@ -502,11 +512,17 @@ def _request(
                 stream=True,
             )
         except requests.RequestException as error:
+            if _timed_out(error):
+                raise RegistryError(
+                    f"{what}: {host} did not answer in time (connect timeout "
+                    f"{CONNECT_TIMEOUT}s, read timeout {READ_TIMEOUT}s, and never past "
+                    "--timeout); if it is only slow, give a longer --timeout"
+                ) from None
             raise RegistryError(f"{what}: cannot reach {host}: {_describe(error)}") from None
         answer = _read_answer(response, method, deadline, host, what)
         location = answer.headers.get("Location")
         if not (follow_redirects and answer.status_code in _REDIRECTS and location):
-            return answer
+            return dataclasses.replace(answer, redirected=True) if hop else answer
         target = urllib.parse.urljoin(response.url, location)
         if not _same_origin_or_upgrade(response.url, target):
             headers.pop("Authorization", None)
@@ -582,6 +598,16 @@ def _error_codes(response):
         return {str(error.get("code", "")) for error in body.get("errors") or []}
     except (ValueError, AttributeError, TypeError):
         return set()
+
+
+def _timed_out(error):
+    """Whether the request failed for want of an answer in time. With retries configured,
+    requests reports a read timeout that used up the retries as a ConnectionError holding
+    urllib3's MaxRetryError, not as requests.Timeout."""
+    if isinstance(error, requests.Timeout):
+        return True
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    return isinstance(reason, urllib3.exceptions.TimeoutError)
 
 
 def _describe(error):

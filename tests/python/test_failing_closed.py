@@ -242,6 +242,13 @@ class OddSource(_LoopbackServer):
                         "Docker-Content-Digest": digest,
                     }
                     return self._answer(200, headers, manifest)
+                if behaviour == "redirect404":
+                    # To another manifest's 404, which says nothing about this one.
+                    return self._answer(307, {"Location": "/v2/src/gone/manifests/1.0"})
+                if behaviour == "gone":
+                    unknown = b'{"errors":[{"code":"MANIFEST_UNKNOWN","message":"unknown"}]}'
+                    headers = {**registry, "Content-Type": "application/json"}
+                    return self._answer(404, headers, unknown)
                 if behaviour in OddSource.BODIES:
                     content_type, body = OddSource.BODIES[behaviour]
                     return self._answer(200, {**registry, "Content-Type": content_type}, body)
@@ -263,6 +270,8 @@ def odd_source():
         ("wrong-digest", "does not match its digest"),
         ("html404", "answered 404 with a web page"),
         ("plain404", "answered 404 without the marks of a registry's answer"),
+        ("redirect404", "redirected the request to a 404"),
+        ("gone", "does not exist: check the repository and tag"),
         ("empty-digest-header", "malformed digest"),
         ("schema1", "only Docker schema 2 and OCI images and indexes are copied"),
         ("not-json", "bytes that are not JSON"),
@@ -349,6 +358,7 @@ def test_the_timeout_bounds_the_run_against_a_registry_that_never_answers(
     elapsed = time.monotonic() - started
 
     assert run.returncode == 5
+    assert "did not answer in time" in run.stderr and "--timeout" in run.stderr, run.stderr
     # The budget plus interpreter start and clean-up; not one full wait per retry.
     assert elapsed < 8, f"took {elapsed:.1f}s with --timeout 3"
 
