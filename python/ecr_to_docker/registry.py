@@ -607,7 +607,11 @@ def _timed_out(error):
     if isinstance(error, requests.Timeout):
         return True
     reason = getattr(error.args[0], "reason", None) if error.args else None
-    return isinstance(reason, urllib3.exceptions.TimeoutError)
+    # urllib3 makes a refused connection and a name that does not resolve subclasses of
+    # its connect timeout: they are no timeout, and a longer --timeout would not help.
+    return isinstance(reason, urllib3.exceptions.TimeoutError) and not isinstance(
+        reason, urllib3.exceptions.NewConnectionError
+    )
 
 
 def _describe(error):

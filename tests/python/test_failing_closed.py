@@ -4,6 +4,7 @@ and the run's time budget holds even against a registry that never answers."""
 import hashlib
 import json
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -361,6 +362,30 @@ def test_the_timeout_bounds_the_run_against_a_registry_that_never_answers(
     assert "did not answer in time" in run.stderr and "--timeout" in run.stderr, run.stderr
     # The budget plus interpreter start and clean-up; not one full wait per retry.
     assert elapsed < 8, f"took {elapsed:.1f}s with --timeout 3"
+
+
+def test_a_refused_connection_is_not_reported_as_a_slow_registry(stack, cli, repo_name):
+    # urllib3 counts a refused connection as a kind of connect timeout; the message must
+    # not send the user to a longer --timeout.
+    stack.source_pusher().push_image(repo_name, "1.0", [4096], seed=repo_name)
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        closed = f"127.0.0.1:{unused.getsockname()[1]}"
+
+    run = cli(
+        "promote",
+        stack.source(repo_name, "1.0"),
+        "--destination",
+        f"{closed}/ns/app:1.0",
+        env={
+            "ECR_TO_DOCKER_INSECURE_REGISTRY": f"{stack.ecr.host},{closed}",
+            "ECR_TO_DOCKER_RETRIES": "0",
+        },
+    )
+
+    assert run.returncode == 5, run.stderr
+    assert f"cannot reach {closed}" in run.stderr
+    assert "did not answer in time" not in run.stderr
 
 
 def test_an_aborted_batch_stops_every_copy_and_removes_every_credentials_directory(
