@@ -250,19 +250,13 @@ class RegistryClient:
             headers={"Accept": self._accept},
         )
         if response.status_code == 404:
-            if _looks_like_a_web_page(response):
-                # A proxy's or web server's "not found" page says nothing about the tag.
-                raise RegistryError(
-                    f"{what}: {self.host} answered 404 with a web page, not as a registry "
-                    "does; refusing to treat the tag as absent"
-                )
-            if _answered_by_a_registry(response) or self._unknown_by_error_code(reference, what):
-                return None
-            raise RegistryError(
-                f"{what}: {self.host} answered 404 without the marks of a registry's answer "
-                "(no Docker-Distribution-API-Version header, no MANIFEST_UNKNOWN error), as a "
-                "proxy or a default web backend does; refusing to treat the tag as absent"
+            self._check_registry_404(
+                response,
+                lambda: self._unknown_by_error_code(reference, what),
+                what,
+                "refusing to treat the tag as absent",
             )
+            return None
         if response.status_code != 200:
             raise self._failure(response, what)
         digest = response.headers.get("Docker-Content-Digest")
@@ -283,6 +277,23 @@ class RegistryClient:
             size=int(size) if re.fullmatch(r"[0-9]{1,12}", size) else None,
         )
 
+    def _check_registry_404(self, response, names_it_unknown, what, consequence):
+        """Return when a 404 is a registry's own "no such manifest": it carries the
+        registry's header, or `names_it_unknown()` finds the registry's error code. A
+        proxy's or web server's "not found" says nothing about the manifest, and raises."""
+        if _looks_like_a_web_page(response):
+            raise RegistryError(
+                f"{what}: {self.host} answered 404 with a web page, not as a registry "
+                f"does; {consequence}"
+            )
+        if _answered_by_a_registry(response) or names_it_unknown():
+            return
+        raise RegistryError(
+            f"{what}: {self.host} answered 404 without the marks of a registry's answer "
+            "(no Docker-Distribution-API-Version header, no MANIFEST_UNKNOWN error), as a "
+            f"proxy or a default web backend does; {consequence}"
+        )
+
     def _unknown_by_error_code(self, reference, what):
         """Whether a GET of the manifest is a registry's 404 naming the manifest or the
         repository unknown: its body says what a HEAD's cannot.
@@ -299,7 +310,7 @@ class RegistryClient:
         )
         return _unknown_manifest(unredirected_get)
 
-    def get_manifest(self, reference, what) -> Optional["Manifest"]:
+    def get_manifest(self, reference, what) -> Optional[Manifest]:
         """The manifest under a tag or digest, with the digest of its bytes; None only when
         a registry clearly says 404.
 
@@ -314,23 +325,16 @@ class RegistryClient:
             headers={"Accept": _ACCEPT},
         )
         if response.status_code == 404:
-            if _looks_like_a_web_page(response):
-                raise RegistryError(
-                    f"{what}: {self.host} answered 404 with a web page, not as a registry "
-                    "does; check the registry host"
-                )
             if response.redirected:
                 raise RegistryError(
                     f"{what}: {self.host} redirected the request to a 404, which says "
                     "nothing about this manifest; check the registry host"
                 )
-            if _answered_by_a_registry(response) or _unknown_manifest(response):
-                return None
-            raise RegistryError(
-                f"{what}: {self.host} answered 404 without the marks of a registry's answer "
-                "(no Docker-Distribution-API-Version header, no MANIFEST_UNKNOWN error), as a "
-                "proxy or a default web backend does"
+            # The body is here already: it can name the manifest unknown without a 2nd GET.
+            self._check_registry_404(
+                response, lambda: _unknown_manifest(response), what, "check the registry host"
             )
+            return None
         if response.status_code != 200:
             raise self._failure(response, what)
         body = response.content

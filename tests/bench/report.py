@@ -100,6 +100,11 @@ def seconds(value):
     return f"{value:.3f} s" if value < 10 else f"{value:.2f} s"
 
 
+def offset(difference, unit=""):
+    """How far one time lies from another, either way: "0.123 s above", "0.045 s below"."""
+    return f"{seconds(abs(difference))}{unit} {'above' if difference >= 0 else 'below'}"
+
+
 def spread(runs):
     values = walls(runs)
     return f"{min(values):.3f}–{max(values):.3f}"
@@ -793,10 +798,9 @@ def explain_misses(results, missed):
             else:
                 text += (
                     f", and on this run's medians the floor is within the target "
-                    f"({floor / crane:.3f}×). Ours is {seconds(abs(ours - floor))} "
-                    + ("above" if ours >= floor else "below")
-                    + " the floor: loading the HTTP client and the promotion, pinning the "
-                    "source, the checks, the tag write, the pause and the read-back. "
+                    f"({floor / crane:.3f}×). Ours is {offset(ours - floor)} the floor: "
+                    "loading the HTTP client and the promotion, pinning the source, the "
+                    "checks, the tag write, the pause and the read-back. "
                 )
             if parts:
                 needed = sum(
@@ -907,9 +911,7 @@ def explain_misses(results, missed):
                 f"The floor of a batch (one ECR token and a token per destination "
                 f"repository, then the copies 4 at a time, no checks) took "
                 f"{seconds(median_wall(runs['floor --jobs 4']))}: ours is "
-                f"{seconds(abs(four - median_wall(runs['floor --jobs 4'])))} "
-                + ("above" if four >= median_wall(runs["floor --jobs 4"]) else "below")
-                + " it. "
+                f"{offset(four - median_wall(runs['floor --jobs 4']))} it. "
                 if "floor --jobs 4" in runs
                 else ""
             )
@@ -997,16 +999,8 @@ def measured_tension(results, crane_large, ours_large):
     if _ranges_overlap(runs["loop of ours"], runs["loop of floor"]):
         text += "the same as the loop of floor runs within this run's noise. "
     else:
-        text += (
-            f"{seconds(abs(per_image))} per image "
-            + ("above" if per_image > 0 else "below")
-            + " the loop of floor runs. "
-        )
-    text += (
-        f"Our batch took {seconds(four)}, {seconds(abs(four - batch_floor))} "
-        + ("above" if four >= batch_floor else "below")
-        + " the floor's batch. "
-    )
+        text += f"{offset(per_image, unit=' per image')} the loop of floor runs. "
+    text += f"Our batch took {seconds(four)}, {offset(four - batch_floor)} the floor's batch. "
     if loop_floor / batch_floor < BATCH_SPEEDUP_FLOOR:
         text += (
             f"So on this run's medians single runs as cheap as the floor leave batching "

@@ -45,6 +45,10 @@ class _Answering(BaseHTTPRequestHandler):
         pass
 
 
+# A registry's own words for a manifest it does not have.
+_MANIFEST_UNKNOWN = b'{"errors":[{"code":"MANIFEST_UNKNOWN","message":"unknown"}]}'
+
+
 class OddRegistry(_LoopbackServer):
     """A registry-shaped server whose repository name chooses how it misbehaves."""
 
@@ -53,7 +57,7 @@ class OddRegistry(_LoopbackServer):
             def do_GET(self):
                 if self.path == "/v2/":
                     return self._answer(200, {"Docker-Distribution-API-Version": "registry/2.0"})
-                unknown = b'{"errors":[{"code":"MANIFEST_UNKNOWN","message":"unknown"}]}'
+                unknown = _MANIFEST_UNKNOWN
                 behaviour = _behaviour(self.path)
                 if behaviour == "unmarked404-json-body":
                     # A registry that marks its answer only in the body.
@@ -189,6 +193,13 @@ class OddSource(_LoopbackServer):
         }
     ).encode()
 
+    # Answers of 200 with MANIFEST under a Docker-Content-Digest that does not fit it.
+    DIGEST_HEADERS = {
+        "wrong-digest": "sha256:" + "0" * 64,  # bytes that are not the image it names
+        "empty-digest-header": "",
+        "sha512-named": "sha512:" + hashlib.sha512(MANIFEST).hexdigest(),
+    }
+
     # Answers of 200 whose bytes are no manifest this tool copies: (Content-Type, body).
     BODIES = {
         "schema1": (
@@ -218,38 +229,21 @@ class OddSource(_LoopbackServer):
                 if self.path == "/v2/":
                     return self._answer(200, registry)
                 behaviour = _behaviour(self.path)
-                if behaviour == "wrong-digest":
-                    # Bytes that are not the image the registry says they are.
+                if behaviour in OddSource.DIGEST_HEADERS:
                     headers = {
                         **registry,
                         "Content-Type": "application/vnd.oci.image.manifest.v1+json",
-                        "Docker-Content-Digest": "sha256:" + "0" * 64,
+                        "Docker-Content-Digest": OddSource.DIGEST_HEADERS[behaviour],
                     }
                     return self._answer(200, headers, manifest)
                 if behaviour == "html404":
                     return self._answer(404, {"Content-Type": "text/html"}, b"<html>gone</html>")
-                if behaviour == "empty-digest-header":
-                    headers = {
-                        **registry,
-                        "Content-Type": "application/vnd.oci.image.manifest.v1+json",
-                        "Docker-Content-Digest": "",
-                    }
-                    return self._answer(200, headers, manifest)
-                if behaviour == "sha512-named":
-                    digest = "sha512:" + hashlib.sha512(manifest).hexdigest()
-                    headers = {
-                        **registry,
-                        "Content-Type": "application/vnd.oci.image.manifest.v1+json",
-                        "Docker-Content-Digest": digest,
-                    }
-                    return self._answer(200, headers, manifest)
                 if behaviour == "redirect404":
                     # To another manifest's 404, which says nothing about this one.
                     return self._answer(307, {"Location": "/v2/src/gone/manifests/1.0"})
                 if behaviour == "gone":
-                    unknown = b'{"errors":[{"code":"MANIFEST_UNKNOWN","message":"unknown"}]}'
                     headers = {**registry, "Content-Type": "application/json"}
-                    return self._answer(404, headers, unknown)
+                    return self._answer(404, headers, _MANIFEST_UNKNOWN)
                 if behaviour in OddSource.BODIES:
                     content_type, body = OddSource.BODIES[behaviour]
                     return self._answer(200, {**registry, "Content-Type": content_type}, body)
